@@ -20,7 +20,9 @@ class SubCommand:
 
 
 SUBCOMMANDS: dict[str, SubCommand] = {
-    "central": SubCommand("central.cli:main", "the central server: init, serve, check, ...", "server"),
+    "central": SubCommand(
+        "central.cli:main", "the central server: init, serve, check, ...", "server"
+    ),
     "kiosk": SubCommand("kiosk.cli:main", "the lobby kiosk app", "kiosk"),
     "gate": SubCommand("gate.cli:gate_main", "the barrier-gate app", "gate"),
     "turnstile": SubCommand("gate.cli:turnstile_main", "the turnstile app", "turnstile"),

@@ -1,0 +1,259 @@
+"""``prepaid central``: set up, serve and inspect the central server."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from central.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from central.db.database import Database
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="prepaid central",
+        description="The central server. The database comes from PREPAID_DATABASE_URL "
+        "(default: SQLite in var/prepaid.sqlite3).",
+    )
+    p.add_argument("--database-url", help="overrides PREPAID_DATABASE_URL")
+    sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    init = sub.add_parser("init", help="create the database, the estate and the first manager")
+    init.add_argument("--name", required=True, help="the estate's name")
+    init.add_argument("--legal-name", help="the company name printed on receipts")
+    init.add_argument("--tax-number", default="")
+    init.add_argument(
+        "--phone", default="", help="the office's phone, shown when a terminal is out of service"
+    )
+    init.add_argument("--currency", default="CNY", help="ISO 4217 code, set once (default CNY)")
+    init.add_argument("--timezone", default="Asia/Shanghai", help="IANA zone, set once")
+    init.add_argument("--locale", default="zh_CN")
+    init.add_argument(
+        "--emergency-credit", type=int, default=2000, help="minor units utilities may go below zero"
+    )
+    init.add_argument("--manager", default="manager", help="the first manager's username")
+    init.add_argument(
+        "--password",
+        help="the first manager's password (default: PREPAID_MANAGER_PASSWORD, else asked, "
+        "else generated and printed once)",
+    )
+
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="default PREPAID_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default PREPAID_PORT or 8470")
+
+    sub.add_parser(
+        "check", help="recompute every balance and verify every transaction sums to zero"
+    )
+
+    st = sub.add_parser("statement", help="a wallet's statement over a period")
+    st.add_argument("unit", help="unit code, e.g. A-0101")
+    st.add_argument("wallet", help="electricity, water, gas, parking, property_fee, ...")
+    st.add_argument("--from", dest="period_from", type=date.fromisoformat, required=True)
+    st.add_argument("--to", dest="period_to", type=date.fromisoformat, required=True)
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sub.add_parser("seed-demo", help="create the demo estate (48 units) in an empty database")
+
+    token = sub.add_parser("token", help="issue a bearer token for a staff member (for scripts)")
+    token.add_argument("username")
+    token.add_argument("--password", help="default PREPAID_STAFF_PASSWORD, else asked")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(list(argv))
+    try:
+        settings = Settings.from_env()
+    except SettingsError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    if args.database_url:
+        settings = Settings(**{**settings.__dict__, "database_url": args.database_url})
+
+    from central import logs
+
+    logs.configure(settings.log_level, json_lines=settings.log_json)
+    from central.errors import CentralError
+
+    try:
+        handler = {
+            "init": _init,
+            "serve": _serve,
+            "check": _check,
+            "statement": _statement,
+            "seed-demo": _seed_demo,
+            "token": _token,
+        }[args.action]
+        return handler(settings, args)
+    except CentralError as err:
+        print(f"error ({err.code}): {err.message}", file=sys.stderr)
+        return 1
+
+
+def _open(settings: Settings) -> Database:
+    from central.db.database import Database
+
+    return Database.open(settings.database_url)
+
+
+def _init(settings: Settings, args: argparse.Namespace) -> int:
+    from central.auth.principal import Role
+    from central.auth.staff import create_staff
+    from central.estate.settings import Estate, create
+
+    password = args.password or os.environ.get("PREPAID_MANAGER_PASSWORD")
+    generated = False
+    if not password and sys.stdin.isatty():
+        password = getpass.getpass(f"password for manager {args.manager!r} (10+ characters): ")
+    if not password:
+        password, generated = secrets.token_urlsafe(12), True
+    db = _open(settings)
+    with db.write() as conn:
+        create(
+            conn,
+            Estate(
+                name=args.name,
+                legal_name=args.legal_name or args.name,
+                tax_number=args.tax_number,
+                phone=args.phone,
+                currency=args.currency.upper(),
+                timezone=args.timezone,
+                locale=args.locale,
+                emergency_credit=args.emergency_credit,
+            ),
+        )
+        create_staff(conn, username=args.manager, password=password, role=Role.MANAGER)
+    print(f"estate {args.name!r} set up in {settings.database_url}")
+    print(f"manager: {args.manager}")
+    if generated:
+        print(f"password (shown once, keep it safe): {password}")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from central.api.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    app = create_app(settings, _open(settings))
+    print(
+        f"prepaid central server on http://{host}:{port} (OpenAPI: /docs, /openapi.json)",
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    return 0
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from central.ledger.check import check
+
+    with _open(settings).read() as conn:
+        report = check(conn)
+    print(
+        f"checked {report.transactions} transactions, {report.postings} postings, "
+        f"{report.accounts} accounts"
+    )
+    for problem in report.problems:
+        print(f"PROBLEM {problem.kind} {problem.subject}: {problem.detail}")
+    if report.ok:
+        print("ok: every transaction balances and every balance equals its postings")
+        return 0
+    print(f"{len(report.problems)} problem(s) found", file=sys.stderr)
+    return 1
+
+
+def _statement(settings: Settings, args: argparse.Namespace) -> int:
+    from central.estate.settings import load
+    from central.ledger.statements import statement
+    from domain.money import Money
+
+    with _open(settings).read() as conn:
+        estate = load(conn)
+        st = statement(
+            conn,
+            unit=args.unit,
+            purpose=args.wallet,
+            period_from=args.period_from,
+            period_to=args.period_to,
+            zone=estate.zone,
+        )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "wallet": st.wallet,
+                    "currency": st.currency,
+                    "timezone": st.timezone,
+                    "from": st.period_from.isoformat(),
+                    "to": st.period_to.isoformat(),
+                    "opening": st.opening,
+                    "closing": st.closing,
+                    "lines": [
+                        {
+                            "transaction_id": line.transaction_id,
+                            "at": line.at.isoformat(),
+                            "kind": line.kind,
+                            "memo": line.memo,
+                            "amount": line.amount,
+                            "balance": line.balance,
+                        }
+                        for line in st.lines
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return 0
+
+    def fmt(minor: int) -> str:
+        return Money(minor, st.currency).format()
+
+    print(f"Statement of {st.wallet}, {st.period_from} to {st.period_to} ({st.timezone})")
+    print(f"{'opening balance':<58}{fmt(st.opening):>20}")
+    for line in st.lines:
+        print(
+            f"{line.at:%Y-%m-%d %H:%M}  {line.kind:<10} {line.memo[:24]:<24} "
+            f"{fmt(line.amount):>16} {fmt(line.balance):>16}"
+        )
+    print(f"{'closing balance':<58}{fmt(st.closing):>20}")
+    return 0
+
+
+def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from central.estate.demo import seed
+    from domain.money import Money
+
+    with _open(settings).write() as conn:
+        summary = seed(conn)
+    print(
+        f"demo estate: {summary.units} units, {summary.residents} residents, "
+        f"{summary.cards} cards, {summary.plates} plates, "
+        f"opening balances {Money(summary.opening_total, 'CNY').format()}"
+    )
+    return 0
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from central.auth.staff import issue_token
+
+    password = args.password or os.environ.get("PREPAID_STAFF_PASSWORD")
+    if not password:
+        password = getpass.getpass(f"password for {args.username}: ")
+    with _open(settings).write() as conn:
+        token, _ttl = issue_token(
+            conn, username=args.username, password=password, ttl_s=settings.token_ttl_s
+        )
+    print(token)
+    return 0

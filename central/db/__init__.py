@@ -1,0 +1,1 @@
+"""Database access: the schema as SQLAlchemy Core tables, engines, migrations."""

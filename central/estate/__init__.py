@@ -1,0 +1,1 @@
+"""The estate registry: sites, buildings, units, residents and their credentials."""

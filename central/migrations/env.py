@@ -1,0 +1,26 @@
+"""Alembic environment: migrations run on the engine the server hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from central.db.schema import metadata
+
+config = context.config
+engine = config.attributes.get("engine") or create_engine(
+    config.get_main_option("sqlalchemy.url", "")
+)
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=engine.dialect.name == "sqlite",
+        compare_type=True,
+        # SQLite and PostgreSQL both roll DDL back: a failed migration leaves nothing half done.
+        transactional_ddl=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
