@@ -113,16 +113,17 @@ FAILURE_CODES: dict[int, str] = {
     0xB3: "external ROM writing failure",
 }
 
-# Escrow codes 0x61.. are assigned per currency by the acceptor's software; this
-# default (whole currency units) is the simulator's and is overridden per model.
+# Escrow codes 0x61.. are assigned per currency by the acceptor's software (its
+# "currency assign" table). This default, in minor units of a two-decimal
+# currency (a 20 note is 2000), is the simulator's; a kiosk passes its model's.
 DEFAULT_DENOMINATIONS: dict[int, int] = {
-    0x61: 1,
-    0x62: 2,
-    0x63: 5,
-    0x64: 10,
-    0x65: 20,
-    0x66: 50,
-    0x67: 100,
+    0x61: 100,
+    0x62: 200,
+    0x63: 500,
+    0x64: 1000,
+    0x65: 2000,
+    0x66: 5000,
+    0x67: 10000,
 }
 
 

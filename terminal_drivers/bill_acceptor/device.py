@@ -64,7 +64,7 @@ class BillEventKind(StrEnum):
 @dataclass(frozen=True)
 class BillEvent:
     kind: BillEventKind
-    amount: int | None = None  # whole currency units, from the denomination table
+    amount: int | None = None  # minor units (a 20 note is 2000), from the denomination table
     code: str = ""  # fault code or reject code
     detail: str = ""
 

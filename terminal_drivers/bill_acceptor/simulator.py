@@ -241,9 +241,10 @@ class BillAcceptorSimulator(SerialSimulator):
         }
 
     def insert(self, value: int | None = None, code: int | None = None) -> dict[str, Any]:
-        """A customer inserts a genuine note of ``value`` (or escrow ``code``)."""
+        """A customer inserts a genuine note of ``value`` major units (or escrow ``code``)."""
         if code is None:
-            codes = [c for c, v in self.denominations.items() if v == value]
+            minor = None if value is None else value * 100
+            codes = [c for c, v in self.denominations.items() if v == minor]
             if not codes:
                 raise SimulatorCommandError(f"no note of value {value!r}")
             code = codes[0]
