@@ -23,7 +23,6 @@ import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import unquote
 
@@ -36,11 +35,11 @@ from terminal_drivers.card_reader.errors import (
     ReaderUnavailable,
 )
 from terminal_drivers.errors import CommunicationError, ConfigurationError, DriverError
+from terminal_drivers.self_test import SelfTestResult
+from terminal_drivers.transport.base import Direction, TraceEvent, TraceHook
 
 URL_SCHEME = "pcsc://"
-
-# A wire-tap: called with ("tx", command APDU) and ("rx", response APDU).
-TraceHook = Callable[[str, bytes], None]
+DEVICE = "contactless card reader (PC/SC)"
 
 _U32 = 0xFFFFFFFF
 
@@ -84,9 +83,10 @@ class _Context:
     def __init__(self) -> None:
         hresult, handle = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         if hresult & _U32 != scard.SCARD_S_SUCCESS:
+            code = hresult & _U32
             raise ReaderUnavailable(
-                "cannot reach the PC/SC service: is pcscd running? "
-                f"(0x{hresult & _U32:08X}: {scard.SCardGetErrorMessage(hresult & _U32)})"
+                "the PC/SC service does not answer: is pcscd running? "
+                f"(0x{code:08X}: {scard.SCardGetErrorMessage(code)})"
             )
         self.handle = handle
 
@@ -133,12 +133,6 @@ class CardEvent(enum.Enum):
     REMOVED = "removed"
 
 
-@dataclass(frozen=True)
-class SelfTestResult:
-    ok: bool
-    detail: str
-
-
 def _present(event_state: int) -> bool:
     return bool(event_state & scard.SCARD_STATE_PRESENT) and not (
         event_state & scard.SCARD_STATE_MUTE
@@ -156,11 +150,11 @@ class CardConnection:
     def transmit(self, command: bytes) -> bytes:
         if self._card is None:
             raise CommunicationError("the card connection is closed")
-        self._reader.trace("tx", command)
+        self._reader.trace(Direction.WRITE, command)
         hresult, response = scard.SCardTransmit(self._card, self._protocol, list(command))
         _ok(hresult, f"sending {command[:4].hex()} to the card")
         raw = bytes(response)
-        self._reader.trace("rx", raw)
+        self._reader.trace(Direction.READ, raw)
         if not raw:
             raise CardRemoved("the card left the field mid-command (no response)")
         return raw
@@ -196,9 +190,14 @@ class PcscReader:
     def from_url(cls, url: str, *, trace: TraceHook | None = None) -> PcscReader:
         return cls(reader_name_from_url(url), trace=trace)
 
-    def trace(self, direction: str, data: bytes) -> None:
+    @property
+    def url(self) -> str:
+        return URL_SCHEME + self._requested
+
+    def trace(self, direction: Direction, data: bytes) -> None:
+        """Hand one APDU to the wire-tap (a technician's view of the exchange)."""
         if self._trace is not None:
-            self._trace(direction, data)
+            self._trace(TraceEvent(self.url, direction, data, time.monotonic()))
 
     def _ctx(self) -> _Context:
         if self._context is None:
@@ -235,22 +234,19 @@ class PcscReader:
     def self_test(self) -> SelfTestResult:
         """The technician's check: the service answers and the reader is there."""
         hint = "is pcscd running? is the reader plugged in?"
+        wanted = f"no PC/SC reader named {self._requested!r}" if self._requested else "no reader"
         try:
             readers = self._ctx().readers()
         except DriverError as err:
             self.close()
-            return SelfTestResult(False, f"no PC/SC reader named {self._requested!r}: {err}")
-        if self._requested and self._requested not in readers:
-            listed = ", ".join(repr(r) for r in readers) or "none"
-            return SelfTestResult(
-                False, f"no PC/SC reader named {self._requested!r}: {hint} (readers: {listed})"
-            )
-        if not readers:
-            return SelfTestResult(False, f"no PC/SC reader at all: {hint}")
+            return SelfTestResult(DEVICE, self.url, False, f"{wanted}: {err}")
+        listed = ", ".join(readers) or "none"
+        if (self._requested and self._requested not in readers) or not readers:
+            return SelfTestResult(DEVICE, self.url, False, f"{wanted}: {hint}", {"readers": listed})
         name = self.name
         state = self._ctx().state(name, scard.SCARD_STATE_UNAWARE, 0) or 0
-        card = "a card is present" if _present(state) else "no card present"
-        return SelfTestResult(True, f"PC/SC reader {name!r} ready; {card}")
+        card = "present" if _present(state) else "none"
+        return SelfTestResult(DEVICE, self.url, True, "", {"reader": name, "card": card})
 
     def is_card_present(self) -> bool:
         return _present(self._ctx().state(self.name, scard.SCARD_STATE_UNAWARE, 0) or 0)

@@ -16,6 +16,7 @@ SIMULATORS: dict[str, str] = {
     "bill-acceptor": "terminal_drivers.bill_acceptor.simulator:create",
     "coin-acceptor": "terminal_drivers.coin_acceptor.simulator:create",
     "printer": "terminal_drivers.receipt_printer.simulator:create",
+    "card": "terminal_drivers.card_reader.simulator:create",
 }
 
 

@@ -1,0 +1,81 @@
+"""Fixtures: a real pcscd with the vpcd readers, and the card simulator on reader 00 01.
+
+pcscd is one per host: a running one (a developer's, the demo's) is reused; on a
+fresh CI machine the session starts its own and waits for it at the end
+(PLATFORM.md: a process killed without ``wait`` stays a zombie here). Tests use
+"Virtual PCD 00 01" (port 35964) so that a ``prepaid sim card`` running on
+"00 00" during development does not collide with them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
+from terminal_drivers.card_reader.estate_app import EstateCardApp
+from terminal_drivers.card_reader.pcsc import PcscReader, list_readers
+from terminal_drivers.card_reader.simulator import CardSimulator
+from terminal_drivers.errors import DriverError
+
+TEST_PORT = 35964
+TEST_READER = "Virtual PCD 00 01"
+
+
+def _readers() -> list[str]:
+    try:
+        return list_readers()
+    except DriverError:
+        return []
+
+
+@pytest.fixture(scope="session")
+def pcscd() -> Iterator[None]:
+    if TEST_READER in _readers():
+        yield
+        return
+    binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
+    if not shutil.which(binary):
+        pytest.skip("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
+    proc = subprocess.Popen(
+        [binary, "-f", "-a"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while TEST_READER not in _readers():
+            if proc.poll() is not None:
+                pytest.fail(f"pcscd exited with {proc.returncode}: is vsmartcard-vpcd installed?")
+            if time.monotonic() > deadline:
+                pytest.fail(f"pcscd started but shows no reader {TEST_READER!r}")
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def simulator(pcscd: None) -> Iterator[CardSimulator]:
+    with CardSimulator(port=TEST_PORT) as sim:
+        yield sim
+
+
+@pytest.fixture
+def reader(pcscd: None) -> Iterator[PcscReader]:
+    with PcscReader(TEST_READER) as pcsc_reader:
+        # Start from an empty reader: a card left by an earlier test has gone.
+        assert pcsc_reader.wait_for_removal(3), "a card is still in the test reader"
+        yield pcsc_reader
+
+
+@pytest.fixture
+def estate_app() -> EstateCardApp:
+    return EstateCardApp(master_key=DEMO_MASTER_KEY, system_id=DEMO_SYSTEM_ID)
