@@ -25,6 +25,7 @@ from typing import Any
 
 from terminal_drivers.card_reader.applet import CardKind, CardProfile
 from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
+from terminal_drivers.card_reader.errors import ReaderUnavailable
 from terminal_drivers.card_reader.pcsc import URL_SCHEME, PcscReader
 from terminal_drivers.card_reader.virtual_card import (
     VPCD_HOST,
@@ -70,7 +71,18 @@ class CardSimulator:
         return URL_SCHEME + self.reader_name
 
     def start(self) -> str:
-        """Nothing runs until a card is tapped; returns where to point the driver."""
+        """Check the vpcd reader is there; return where to point the driver.
+
+        Nothing runs until a card is tapped. Raises ``ReaderUnavailable`` with
+        the reason when pcscd or its vpcd reader is missing.
+        """
+        with PcscReader(self.reader_name) as reader:
+            result = reader.self_test()
+        if not result.ok:
+            raise ReaderUnavailable(
+                f"{result.reason}; the card simulator needs pcscd (pcscd -f -a) "
+                "and the vsmartcard-vpcd package"
+            )
         return self.endpoint
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -79,3 +80,15 @@ def reader(pcscd: None) -> Iterator[PcscReader]:
 @pytest.fixture
 def estate_app() -> EstateCardApp:
     return EstateCardApp(master_key=DEMO_MASTER_KEY, system_id=DEMO_SYSTEM_ID)
+
+
+@pytest.fixture(autouse=True)
+def _no_card_threads_left() -> Iterator[None]:
+    """STYLE.md: no test leaves threads behind (a virtual card, a watcher)."""
+    yield
+    left = [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith(("virtual-card-", "card-watcher")) and t.is_alive()
+    ]
+    assert not left, f"threads left running: {left}"

@@ -24,7 +24,7 @@ def control(simulator: CardSimulator) -> Iterator[str]:
     server.stop()
 
 
-def test_registry_knows_the_card_simulator() -> None:
+def test_registry_knows_the_card_simulator(pcscd: None) -> None:
     simulator = create_simulator("card", port=TEST_PORT, baud=9600, pace=False)
     assert simulator.start() == f"pcsc://{TEST_READER}"
     simulator.stop()
