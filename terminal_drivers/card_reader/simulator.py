@@ -20,6 +20,7 @@ reader configured with the same key accepts them.
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import threading
 from typing import Any
 
@@ -27,6 +28,7 @@ from terminal_drivers.card_reader.applet import CardKind, CardProfile
 from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
 from terminal_drivers.card_reader.errors import ReaderUnavailable
 from terminal_drivers.card_reader.pcsc import URL_SCHEME, PcscReader
+from terminal_drivers.card_reader.pcscd import ensure_pcscd, stop_pcscd
 from terminal_drivers.card_reader.virtual_card import (
     VPCD_HOST,
     VPCD_PORT,
@@ -54,9 +56,12 @@ class CardSimulator:
         port: int = VPCD_PORT,
         master_key: bytes = DEMO_MASTER_KEY,
         system_id: bytes = DEMO_SYSTEM_ID,
+        start_pcscd: bool = False,
     ) -> None:
         self.host = host
         self.port = port
+        self._start_pcscd = start_pcscd
+        self._pcscd: subprocess.Popen[bytes] | None = None
         self._master_key = master_key
         self._system_id = system_id
         self._card: VirtualCard | None = None
@@ -73,9 +78,12 @@ class CardSimulator:
     def start(self) -> str:
         """Check the vpcd reader is there; return where to point the driver.
 
-        Nothing runs until a card is tapped. Raises ``ReaderUnavailable`` with
-        the reason when pcscd or its vpcd reader is missing.
+        Nothing runs until a card is tapped. With ``start_pcscd``, starts pcscd
+        when none runs (and stops it in ``stop``). Raises ``ReaderUnavailable``
+        with the reason when pcscd or its vpcd reader is missing.
         """
+        if self._start_pcscd:
+            self._pcscd = ensure_pcscd(self.reader_name)
         with PcscReader(self.reader_name) as reader:
             result = reader.self_test()
         if not result.ok:
@@ -86,7 +94,11 @@ class CardSimulator:
         return self.endpoint
 
     def stop(self) -> None:
-        self.remove()
+        try:
+            self.remove()
+        finally:
+            pcscd, self._pcscd = self._pcscd, None
+            stop_pcscd(pcscd)
 
     def __enter__(self) -> CardSimulator:
         return self
@@ -202,5 +214,8 @@ def _text(args: dict[str, Any], key: str) -> str:
 def create(
     *, port: int = VPCD_PORT, host: str = VPCD_HOST, **_serial_options: Any
 ) -> CardSimulator:
-    """The registry's factory (``prepaid sim card``, ``sim://card``); serial options don't apply."""
-    return CardSimulator(host=host, port=port)
+    """The registry's factory (``prepaid sim card``): starts pcscd if none runs.
+
+    Serial options (baud, pace) do not apply to a contactless card.
+    """
+    return CardSimulator(host=host, port=port, start_pcscd=True)

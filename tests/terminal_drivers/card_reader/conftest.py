@@ -10,57 +10,36 @@ fresh CI machine the session starts its own and waits for it at the end
 from __future__ import annotations
 
 import shutil
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
+from terminal_drivers.card_reader.errors import ReaderUnavailable
 from terminal_drivers.card_reader.estate_app import EstateCardApp
-from terminal_drivers.card_reader.pcsc import PcscReader, list_readers
+from terminal_drivers.card_reader.pcsc import PcscReader
+from terminal_drivers.card_reader.pcscd import PCSCD, ensure_pcscd, reader_listed, stop_pcscd
 from terminal_drivers.card_reader.simulator import CardSimulator
-from terminal_drivers.errors import DriverError
 
 TEST_PORT = 35964
 TEST_READER = "Virtual PCD 00 01"
 
 
-def _readers() -> list[str]:
-    try:
-        return list_readers()
-    except DriverError:
-        return []
-
-
 @pytest.fixture(scope="session")
 def pcscd() -> Iterator[None]:
-    if TEST_READER in _readers():
-        yield
-        return
-    binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
-    if not shutil.which(binary):
+    if not reader_listed(TEST_READER) and not (
+        shutil.which(PCSCD) or shutil.which(f"/usr/sbin/{PCSCD}")
+    ):
         pytest.skip("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
-    proc = subprocess.Popen(
-        [binary, "-f", "-a"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
     try:
-        deadline = time.monotonic() + 10
-        while TEST_READER not in _readers():
-            if proc.poll() is not None:
-                pytest.fail(f"pcscd exited with {proc.returncode}: is vsmartcard-vpcd installed?")
-            if time.monotonic() > deadline:
-                pytest.fail(f"pcscd started but shows no reader {TEST_READER!r}")
-            time.sleep(0.05)
+        proc = ensure_pcscd(TEST_READER)
+    except ReaderUnavailable as err:
+        pytest.fail(str(err))
+    try:
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_pcscd(proc)
 
 
 @pytest.fixture

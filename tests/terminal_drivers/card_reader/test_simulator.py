@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -79,3 +82,22 @@ def test_bad_commands_are_answered_not_raised(
     reply = send_command(control, request_)
     assert not reply["ok"]
     assert error in reply["error"]
+
+
+def test_prepaid_sim_card_prints_the_reader(pcscd: None) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "sim", "card", "--control-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        device = proc.stdout.readline()
+        control = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert device.split() == ["device:", "pcsc://Virtual", "PCD", "00", "00"], err
+    assert control.startswith("control: tcp://127.0.0.1:")
+    assert proc.returncode == 0, err
