@@ -1,0 +1,122 @@
+"""Character recognition on a cropped line: the CTC recogniser, reduced to a plate alphabet.
+
+The recogniser scores ~18,700 symbols per time step. A plate needs only its
+region's alphabet, so each step is reduced to three groups: blank, a plate
+character (lower-case folded into upper-case), or anything else (a dash, a dot, a
+seal: a separator). Consecutive steps of the same character form one position,
+and each position keeps its best few characters with their probabilities for the
+format fit in ``lpr.regions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+REC_HEIGHT = 48
+MAX_WIDTH = 480
+TOP_K = 6
+
+
+@dataclass(frozen=True)
+class LineRead:
+    """A recognised line: one score map per character position, best character first."""
+
+    positions: tuple[dict[str, float], ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(max(p, key=lambda c: p[c]) for p in self.positions)
+
+
+class AlphabetIndex:
+    """Maps the recogniser's vocabulary onto a plate alphabet."""
+
+    def __init__(self, vocabulary: Sequence[str], alphabet: str) -> None:
+        self.alphabet = alphabet
+        where = {sym: i for i, sym in enumerate(vocabulary) if sym}
+        columns: list[list[int]] = []
+        for ch in alphabet:
+            cols = [where[v] for v in {ch, ch.lower()} if v in where]
+            columns.append(cols)
+        width = max(len(c) for c in columns)
+        # Padded with column 0 and a mask, so the reduction is one vectorised gather.
+        self._cols = np.array([c + [0] * (width - len(c)) for c in columns], dtype=np.int64)
+        self._mask = np.array([[1.0] * len(c) + [0.0] * (width - len(c)) for c in columns])
+
+    def reduce(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per time step: P(each alphabet character) and P(blank)."""
+        chars = (probs[:, self._cols] * self._mask).sum(axis=2)
+        return chars, probs[:, 0]
+
+
+def crop_line(frame: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """The line's rotated rectangle warped upright, at most REC_HEIGHT * 2 px tall."""
+    pts = corners.astype(np.float32)
+    s = pts.sum(axis=1)
+    d = np.diff(pts, axis=1).ravel()
+    tl, br = pts[np.argmin(s)], pts[np.argmax(s)]
+    tr, bl = pts[np.argmin(d)], pts[np.argmax(d)]
+    width = max(float(np.linalg.norm(tr - tl)), float(np.linalg.norm(br - bl)))
+    height = max(float(np.linalg.norm(bl - tl)), float(np.linalg.norm(br - tr)))
+    scale = min(1.0, 2 * REC_HEIGHT / max(height, 1.0))
+    w, h = max(8, round(width * scale)), max(8, round(height * scale))
+    src = np.array([tl, tr, br, bl], dtype=np.float32)
+    dst = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    out: np.ndarray = cv2.warpPerspective(
+        frame, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return out
+
+
+def _prepare(crops: Sequence[np.ndarray]) -> np.ndarray:
+    widths = [min(MAX_WIDTH, max(16, round(REC_HEIGHT * c.shape[1] / c.shape[0]))) for c in crops]
+    batch_w = max(max(widths), 8 * REC_HEIGHT // 3)
+    batch = np.zeros((len(crops), 3, REC_HEIGHT, batch_w), dtype=np.float32)
+    for i, (crop, w) in enumerate(zip(crops, widths, strict=True)):
+        img = cv2.resize(crop, (w, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
+        batch[i, :, :, :w] = img.astype(np.float32).transpose(2, 0, 1) * (2.0 / 255.0) - 1.0
+    return batch
+
+
+def decode(chars: np.ndarray, blank: np.ndarray, alphabet: str) -> LineRead:
+    """Greedy CTC over three groups (blank, plate character, other)."""
+    other = np.clip(1.0 - chars.sum(axis=1) - blank, 0.0, None)
+    best_char = chars.argmax(axis=1)
+    char_total = chars.sum(axis=1)
+    rows: list[np.ndarray] = []
+    current = -1
+    for t in range(chars.shape[0]):
+        if char_total[t] < blank[t] or char_total[t] < other[t]:
+            current = -1
+            continue
+        idx = int(best_char[t])
+        if idx == current:
+            # One character spans several steps: keep each symbol's best step.
+            np.maximum(rows[-1], chars[t], out=rows[-1])
+            continue
+        rows.append(chars[t].copy())
+        current = idx
+    positions: list[dict[str, float]] = []
+    for row in rows:
+        top = np.argsort(row)[::-1][:TOP_K]
+        positions.append({alphabet[i]: float(row[i]) for i in top})
+    return LineRead(tuple(positions))
+
+
+def recognise(
+    session: ort.InferenceSession, index: AlphabetIndex, crops: Sequence[np.ndarray]
+) -> list[LineRead]:
+    if not crops:
+        return []
+    probs = session.run(None, {"x": _prepare(crops)})[0]
+    reads: list[LineRead] = []
+    for i in range(len(crops)):
+        chars, blank = index.reduce(probs[i])
+        reads.append(decode(chars, blank, index.alphabet))
+    return reads

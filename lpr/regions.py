@@ -1,0 +1,324 @@
+"""Plate formats per region, as data, and the format fit that resolves look-alike characters.
+
+A format is a sequence of character classes written compactly: ``LLLNNNN`` is three
+letters then four digits; ``L{1,3}`` repeats a class. The fit takes, per position,
+the recogniser's probabilities for a few characters and picks, for every format
+of the right length, the best character the format allows there. So ``0`` becomes
+``O`` only in a position where the format says a letter must stand, and the
+confidence of a corrected character says that it was corrected.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from lpr.errors import UnknownRegionError
+
+DIGITS = "0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# Mainland China leaves I and O out of serials so they cannot be taken for 1 and 0.
+CN_LETTERS = LETTERS.replace("I", "").replace("O", "")
+CN_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+
+CLASSES: dict[str, str] = {
+    "L": LETTERS,
+    "N": DIGITS,
+    "A": LETTERS + DIGITS,
+    "P": CN_PROVINCES,
+    "C": CN_LETTERS,
+    "D": CN_LETTERS + DIGITS,
+}
+
+# Glyph pairs that plate fonts and blur make hard to tell apart. A swap is only
+# applied where a format forbids the character read and allows its twin.
+LOOK_ALIKES: dict[str, str] = {
+    "O": "0",
+    "Q": "0",
+    "D": "0",
+    "U": "0",
+    "I": "1",
+    "J": "1",
+    "L": "1",
+    "T": "7",
+    "Z": "2",
+    "B": "8",
+    "S": "5",
+    "G": "6",
+    "A": "4",
+    "0": "O",
+    "1": "I",
+    "2": "Z",
+    "4": "A",
+    "5": "S",
+    "6": "G",
+    "7": "T",
+    "8": "B",
+}
+
+# How much a look-alike swap keeps of the confidence of the character read: the
+# format says which twin is right, but the glyph did not.
+SWAP_CONFIDENCE = 0.9
+# A read one character longer than a format may carry a stray mark (a bolt, a
+# sticker, the edge of the frame); dropping it costs this factor.
+DROP_PENALTY = 0.5
+# A look-alike swap the recogniser itself did not consider halves a fit's score,
+# and more than two changed characters is no fit at all: a word such as "RENAULT"
+# fits ``LLLNLNN`` only by three swaps (A4, L1, T7).
+SWAP_PENALTY = 0.5
+MAX_SWAPS = 2
+
+_TOKEN = re.compile(r"([A-Z])(?:\{(\d+)(?:,(\d+))?\})?")
+
+
+def expand(spec: str) -> list[str]:
+    """All fixed-length class strings a spec such as ``L{1,3}N{1,4}`` stands for."""
+    parts: list[list[str]] = []
+    pos = 0
+    while pos < len(spec):
+        match = _TOKEN.match(spec, pos)
+        if match is None or match.group(1) not in CLASSES:
+            raise ValueError(f"bad format spec {spec!r} at {pos}")
+        cls, low, high = match.group(1), match.group(2), match.group(3)
+        lo = int(low) if low else 1
+        hi = int(high) if high else lo
+        parts.append([cls * n for n in range(lo, hi + 1)])
+        pos = match.end()
+    return sorted({"".join(combo) for combo in itertools.product(*parts)})
+
+
+@dataclass(frozen=True)
+class PlateFormat:
+    """One way plates of a region are written; ``prior`` ranks formats that both fit."""
+
+    name: str
+    spec: str
+    prior: float = 1.0
+    max_len: int = 8
+    # Catch-all formats need a letter and a digit, so words ("TEXAS") and burnt-in
+    # timestamps are not taken for plates.
+    needs_letter_and_digit: bool = False
+    patterns: tuple[str, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        pats = tuple(p for p in expand(self.spec) if len(p) <= self.max_len)
+        object.__setattr__(self, "patterns", pats)
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    formats: tuple[PlateFormat, ...]
+
+    @property
+    def alphabet(self) -> str:
+        chars: set[str] = set()
+        for fmt in self.formats:
+            for pattern in fmt.patterns:
+                for cls in set(pattern):
+                    chars.update(CLASSES[cls])
+        return "".join(sorted(chars))
+
+
+def _eu() -> Region:
+    return Region(
+        "eu",
+        (
+            PlateFormat("FR/IT AA123AA", "LLNNNLL"),
+            PlateFormat("UK AB12CDE", "LLNNLLL"),
+            PlateFormat("ES 1234ABC", "NNNNLLL"),
+            PlateFormat("DE B AB 1234", "L{2,5}N{1,4}", prior=0.9),
+            PlateFormat("PL/AT WX 12345", "L{2,3}N{4,5}", prior=0.9),
+            PlateFormat("NL/BE sidecodes", "NNLLLN", prior=0.9),
+            PlateFormat("NL NLLLNN", "NLLLNN", prior=0.9),
+            PlateFormat("NL LLNNNL", "LLNNNL", prior=0.9),
+            PlateFormat("BE 1ABC123", "NLLLNNN"),
+            PlateFormat("PT AA00AA", "LLNNLL", prior=0.9),
+            PlateFormat("PT 00AA00", "NNLLNN", prior=0.9),
+            PlateFormat("other European", "A{4,8}", prior=0.3, needs_letter_and_digit=True),
+        ),
+    )
+
+
+def _us() -> Region:
+    return Region(
+        "us",
+        (
+            PlateFormat("1ABC234", "NLLLNNN"),
+            PlateFormat("ABC1234", "LLLNNNN"),
+            PlateFormat("ABC123", "LLLNNN", prior=0.9),
+            PlateFormat("123ABC", "NNNLLL", prior=0.9),
+            PlateFormat("AB12345", "LLNNNNN", prior=0.8),
+            PlateFormat("other US", "A{5,8}", prior=0.3, needs_letter_and_digit=True),
+        ),
+    )
+
+
+def _br() -> Region:
+    return Region(
+        "br",
+        (
+            PlateFormat("Brazil ABC1234", "LLLNNNN"),
+            PlateFormat("Mercosur ABC1D23", "LLLNLNN"),
+        ),
+    )
+
+
+def _cn() -> Region:
+    return Region(
+        "cn",
+        (
+            PlateFormat("China 京A12345", "PCDDDDD"),
+            PlateFormat("China new energy 京AD12345", "PCDDDDDD", prior=0.9),
+        ),
+    )
+
+
+def _any(regions: Iterable[Region]) -> Region:
+    return Region("any", tuple(fmt for region in regions for fmt in region.formats))
+
+
+_BASE = {r.name: r for r in (_eu(), _us(), _br(), _cn())}
+REGIONS: dict[str, Region] = {**_BASE, "any": _any(_BASE.values())}
+ALIASES = {
+    "europe": "eu",
+    "usa": "us",
+    "brazil": "br",
+    "mercosur": "br",
+    "china": "cn",
+    "all": "any",
+}
+
+
+def get_region(name: str) -> Region:
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    try:
+        return REGIONS[key]
+    except KeyError:
+        known = ", ".join(sorted(REGIONS))
+        raise UnknownRegionError(f"unknown region {name!r}; known: {known}") from None
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A read fitted to a format: the text, its per-character confidence, what was swapped."""
+
+    text: str
+    char_conf: tuple[float, ...]
+    format_name: str
+    score: float
+    corrected: tuple[int, ...]
+    # This text's share of the scores of every text the formats allow: near 1 when
+    # one reading clearly wins, 0.5 when two formats read it equally well.
+    share: float = 1.0
+    table_swaps: int = 0
+
+
+Position = Mapping[str, float]
+
+
+def _best_in_class(dist: Position, allowed: str) -> tuple[str, float, bool, bool]:
+    """The best character a class allows, from the recogniser's own scores or a look-alike.
+
+    Returns the character, its confidence, whether it differs from the top read and
+    whether it came from the look-alike table rather than from the recogniser.
+    """
+    top = max(dist, key=lambda ch: dist[ch]) if dist else ""
+    best_char, best_p, from_table = "", 0.0, False
+    for ch, p in dist.items():
+        if ch in allowed and p > best_p:
+            best_char, best_p = ch, p
+    twin = LOOK_ALIKES.get(top)
+    if top and top not in allowed and twin is not None and twin in allowed:
+        swapped = dist[top] * SWAP_CONFIDENCE
+        if swapped > best_p:
+            best_char, best_p, from_table = twin, swapped, True
+    return best_char, best_p, best_char != top, from_table
+
+
+def _fit_pattern(
+    positions: Sequence[Position], pattern: str
+) -> tuple[str, list[float], list[int], int]:
+    chars: list[str] = []
+    confs: list[float] = []
+    corrected: list[int] = []
+    table_swaps = 0
+    for i, (dist, cls) in enumerate(zip(positions, pattern, strict=True)):
+        ch, p, changed, from_table = _best_in_class(dist, CLASSES[cls])
+        if not ch:
+            return "", [], [], 0
+        chars.append(ch)
+        confs.append(p)
+        if changed:
+            corrected.append(i)
+        table_swaps += from_table
+    return "".join(chars), confs, corrected, table_swaps
+
+
+def _product(values: Iterable[float]) -> float:
+    out = 1.0
+    for v in values:
+        out *= v
+    return out
+
+
+def fit(positions: Sequence[Position], region: Region) -> Fit | None:
+    """The best format reading of ``positions`` (one score map per character), or None."""
+    fits = _fit_all(positions, region, 1.0)
+    if not fits and len(positions) >= 5:
+        # Only a read that fits no format as it stands may lose one character.
+        for i in range(len(positions)):
+            seq = [p for j, p in enumerate(positions) if j != i]
+            for candidate in _fit_all(seq, region, DROP_PENALTY).values():
+                _keep_best(fits, candidate)
+    if not fits:
+        return None
+    # Look-alike swaps are a last resort: when some format takes the characters the
+    # recogniser itself proposed, the swapped readings are not rivals at all, or
+    # every "0" in a Brazilian plate would make a Mercosur "O" reading its rival.
+    plain = [f for f in fits.values() if f.table_swaps == 0]
+    pool = plain or list(fits.values())
+    best = max(pool, key=lambda f: f.score)
+    total = sum(f.score for f in pool)
+    share = best.score / total if total > 0 else 0.0
+    return replace(best, share=share)
+
+
+def _keep_best(fits: dict[str, Fit], candidate: Fit) -> None:
+    known = fits.get(candidate.text)
+    if known is None or candidate.score > known.score:
+        fits[candidate.text] = candidate
+
+
+def _fit_all(positions: Sequence[Position], region: Region, penalty: float) -> dict[str, Fit]:
+    """The best fit of every distinct text some format of the region allows."""
+    fits: dict[str, Fit] = {}
+    for fmt in region.formats:
+        for pattern in fmt.patterns:
+            if len(pattern) != len(positions):
+                continue
+            text, confs, corrected, swaps = _fit_pattern(positions, pattern)
+            if not text or len(corrected) > MAX_SWAPS:
+                continue
+            if fmt.needs_letter_and_digit and not (
+                any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+            ):
+                continue
+            score = _product(confs) * fmt.prior * penalty * SWAP_PENALTY**swaps
+            candidate = Fit(text, tuple(confs), fmt.name, score, tuple(corrected), 1.0, swaps)
+            _keep_best(fits, candidate)
+    return fits
+
+
+def fit_text(text: str, region: Region, confidence: float = 1.0) -> Fit | None:
+    """Fit a plain string (no recogniser scores): look-alike swaps only where formats dictate."""
+    positions = [{ch: confidence} for ch in normalise(text)]
+    return fit(positions, region)
+
+
+def normalise(text: str) -> str:
+    """Upper-case, without the spaces, dots and dashes plates print between groups."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())

@@ -1,0 +1,48 @@
+"""The records that flow out of the reader: immutable, plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in frame pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def iou(self, other: Box) -> float:
+        x1, y1 = max(self.x, other.x), max(self.y, other.y)
+        x2 = min(self.x + self.w, other.x + other.w)
+        y2 = min(self.y + self.h, other.y + other.h)
+        inter = max(0, x2 - x1) * max(0, y2 - y1)
+        union = self.w * self.h + other.w * other.h - inter
+        return inter / union if union > 0 else 0.0
+
+    def centre(self) -> tuple[float, float]:
+        return self.x + self.w / 2, self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One plate read in one frame.
+
+    ``confidence`` is the lowest per-character confidence (one doubtful character
+    makes the plate doubtful) times the text's share among the readings the region's
+    formats allow (two formats reading it differently make it doubtful too).
+    """
+
+    text: str
+    box: Box
+    char_conf: tuple[float, ...]
+    confidence: float
+    format_name: str | None
+    corrected: tuple[int, ...] = ()
+    raw_text: str = ""
+    score: float = 0.0  # the format fit's score: ranks readings of one frame
+
+    def actionable(self, threshold: float) -> bool:
+        return self.format_name is not None and self.confidence >= threshold
