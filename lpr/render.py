@@ -1,0 +1,281 @@
+"""Synthetic plates rendered into camera-like frames, for CI tests and the camera simulator.
+
+A plate is drawn with a system font (DejaVu for Latin plates, WenQuanYi Micro
+Hei for the Chinese province character), framed like a real plate, optionally
+on two lines, then warped into a scene with the faults gate cameras see: skew,
+blur, glare, night noise, partial occlusion. Each sample records its box and
+text in the layout of the development set, so ``prepaid lpr eval`` runs on a
+rendered folder as it does on photos.
+
+Needs Pillow (the ``lpr-train`` extra), unlike the reader: the simulator's
+default feed is rendered once and shipped in ``lpr/simfeed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from lpr.regions import CLASSES, get_region
+from lpr.types import Box
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
+LATIN_FONTS = ("DejaVuSans-Bold.ttf", "DejaVuSansCondensed-Bold.ttf", "DejaVuSansMono-Bold.ttf")
+CJK_FONTS = ("wqy-microhei.ttc", "DroidSansFallbackFull.ttf", "NotoSansCJK-Bold.ttc")
+
+# (background, ink) in BGR: white EU/BR, yellow UK rear, grey BR old, blue CN.
+COLOURS = {
+    "white": ((235, 235, 235), (20, 20, 20)),
+    "yellow": ((40, 200, 240), (20, 20, 20)),
+    "grey": ((190, 195, 195), (25, 25, 25)),
+    "blue": ((160, 70, 20), (245, 245, 245)),
+}
+
+
+def find_font(names: Sequence[str]) -> Path | None:
+    for name in names:
+        for folder in FONT_DIRS:
+            hits = sorted(folder.rglob(name)) if folder.is_dir() else []
+            if hits:
+                return hits[0]
+    return None
+
+
+def random_plate(region: str, rng: random.Random) -> str:
+    """A text that fits one of the region's specific formats (catch-alls are skipped)."""
+    formats = [f for f in get_region(region).formats if f.prior >= 0.8]
+    pattern = rng.choice(rng.choice(formats).patterns)
+    return "".join(rng.choice(CLASSES[cls]) for cls in pattern)
+
+
+@dataclass(frozen=True)
+class Style:
+    colours: str = "white"
+    font: Path | None = None
+    two_line_split: int = 0  # characters on the first line; 0 is a one-line plate
+    char_height: int = 60
+
+
+def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    if path is None:
+        return ImageFont.load_default(size=size)
+    return ImageFont.truetype(str(path), size)
+
+
+def render_plate(text: str, style: Style) -> np.ndarray:
+    """The plate alone, upright, BGR, with a border and margins like a pressed plate."""
+    bg, ink = COLOURS[style.colours]
+    latin = style.font or find_font(LATIN_FONTS)
+    cjk = find_font(CJK_FONTS)
+    size = style.char_height
+    lines = (
+        [text[: style.two_line_split], text[style.two_line_split :]]
+        if style.two_line_split
+        else [text]
+    )
+    # Measure each line glyph by glyph, as CJK and Latin glyphs come from two fonts.
+    line_glyphs: list[list[tuple[str, ImageFont.FreeTypeFont | ImageFont.ImageFont]]] = []
+    widths: list[int] = []
+    gap = max(2, size // 10)
+    for line in lines:
+        glyphs = [(ch, _font(cjk if ord(ch) > 127 else latin, size)) for ch in line]
+        width = sum(int(f.getlength(ch)) + gap for ch, f in glyphs)
+        line_glyphs.append(glyphs)
+        widths.append(width)
+    pad_x, pad_y = size // 2, size // 3
+    line_h = int(size * 1.25)
+    w = max(widths) + 2 * pad_x
+    h = line_h * len(lines) + 2 * pad_y
+    img = Image.new("RGB", (w, h), bg[::-1])
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((2, 2, w - 3, h - 3), outline=ink[::-1], width=max(2, size // 20))
+    for row, (glyphs, width) in enumerate(zip(line_glyphs, widths, strict=True)):
+        x = (w - width) // 2
+        y = pad_y + row * line_h
+        for ch, font in glyphs:
+            draw.text((x, y), ch, font=font, fill=ink[::-1])
+            x += int(font.getlength(ch)) + gap
+    return cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """How hard the scene is on the camera; all off is a clean, straight plate."""
+
+    skew: float = 0.0  # 0..1: rotation and perspective
+    blur: float = 0.0  # 0..1: Gaussian and motion blur
+    glare: float = 0.0  # 0..1: a bright washed-out patch over the plate
+    night: float = 0.0  # 0..1: dark, noisy, low contrast
+    occlusion: float = 0.0  # share of the plate's width hidden at one end
+
+
+@dataclass(frozen=True)
+class Sample:
+    frame: np.ndarray
+    box: Box
+    text: str
+
+
+def _background(size: tuple[int, int], rng: random.Random) -> np.ndarray:
+    w, h = size
+    top = np.array([rng.randint(60, 200) for _ in range(3)], np.float32)
+    bottom = np.array([rng.randint(20, 120) for _ in range(3)], np.float32)
+    ramp = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    frame = (top * (1 - ramp) + bottom * ramp) * np.ones((1, w, 1), np.float32)
+    # A car body behind the plate, so the plate is not the only edge in the picture.
+    body = tuple(int(v) for v in np.array([rng.randint(30, 220) for _ in range(3)]))
+    x0, y0 = rng.randint(0, w // 4), rng.randint(h // 5, h // 3)
+    cv2.rectangle(frame, (x0, y0), (w - rng.randint(0, w // 4), h), body, -1)
+    noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, 4, frame.shape)
+    out: np.ndarray = np.clip(frame + noise, 0, 255).astype(np.uint8)
+    return out
+
+
+def compose(
+    plate: np.ndarray,
+    text: str,
+    *,
+    rng: random.Random,
+    size: tuple[int, int] = (1280, 720),
+    plate_width: int = 220,
+    faults: Faults | None = None,
+) -> Sample:
+    """The plate placed in a frame of ``size`` with ``faults`` applied."""
+    f = faults or Faults()
+    w, h = size
+    frame = _background(size, rng)
+    scale = plate_width / plate.shape[1]
+    pw, ph = plate_width, max(8, round(plate.shape[0] * scale))
+    small = cv2.resize(plate, (pw, ph), interpolation=cv2.INTER_AREA)
+    if f.occlusion > 0:
+        hidden = round(pw * f.occlusion)
+        left = rng.random() < 0.5
+        x0, x1 = (0, hidden) if left else (pw - hidden, pw)
+        cv2.rectangle(small, (x0, 0), (x1, ph), (40, 40, 40), -1)
+    x = rng.randint(w // 5, w - w // 5 - pw)
+    y = rng.randint(h // 2, h - h // 8 - ph)
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    jitter = f.skew * 0.25 * ph
+    angle = np.radians(rng.uniform(-12, 12) * f.skew)
+    cx, cy = x + pw / 2, y + ph / 2
+    dst = []
+    for px, py in src:
+        dx, dy = px - pw / 2, py - ph / 2
+        rx = cx + dx * np.cos(angle) - dy * np.sin(angle) + rng.uniform(-jitter, jitter)
+        ry = cy + dx * np.sin(angle) + dy * np.cos(angle) + rng.uniform(-jitter, jitter)
+        dst.append([rx, ry])
+    dst_arr = np.array(dst, np.float32)
+    matrix = cv2.getPerspectiveTransform(src, dst_arr)
+    warped = cv2.warpPerspective(small, matrix, (w, h))
+    mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), matrix, (w, h))
+    frame[mask > 0] = warped[mask > 0]
+    if f.glare > 0:
+        glare = np.zeros((h, w), np.float32)
+        gx = int(dst_arr[:, 0].min() + rng.random() * pw)
+        cv2.ellipse(glare, (gx, int(cy)), (int(pw * 0.25), int(ph)), 0, 0, 360, 1.0, -1)
+        glare = cv2.GaussianBlur(glare, (0, 0), ph / 3) * 255 * f.glare
+        frame = np.clip(frame.astype(np.float32) + glare[:, :, None], 0, 255).astype(np.uint8)
+    if f.blur > 0:
+        sigma = 0.3 + 1.5 * f.blur
+        frame = cv2.GaussianBlur(frame, (0, 0), sigma)
+        length = 1 + round(6 * f.blur)
+        kernel = np.zeros((length, length), np.float32)
+        kernel[length // 2, :] = 1.0 / length
+        frame = cv2.filter2D(frame, -1, kernel)
+    if f.night > 0:
+        dark = frame.astype(np.float32) * (1.0 - 0.75 * f.night)
+        noise_rng = np.random.default_rng(rng.randint(0, 2**31))
+        dark += noise_rng.normal(0, 12 * f.night, dark.shape)
+        frame = np.clip(dark, 0, 255).astype(np.uint8)
+    x0, y0 = np.floor(dst_arr.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(dst_arr.max(axis=0)).astype(int)
+    return Sample(frame, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0)), text)
+
+
+REGION_LOOKS: dict[str, tuple[str, ...]] = {
+    "br": ("grey", "white"),
+    "eu": ("white", "yellow"),
+    "us": ("white",),
+    "cn": ("blue",),
+}
+
+
+def sample(
+    region: str,
+    rng: random.Random,
+    *,
+    faults: Faults | None = None,
+    two_line: bool = False,
+    size: tuple[int, int] = (1280, 720),
+) -> Sample:
+    """A random plate of ``region`` rendered into a frame."""
+    text = random_plate(region, rng)
+    fonts = [p for p in (find_font([n]) for n in LATIN_FONTS) if p is not None]
+    style = Style(
+        colours=rng.choice(REGION_LOOKS.get(region, ("white",))),
+        font=rng.choice(fonts) if fonts else None,
+        two_line_split=(len(text) + 1) // 2 - 1 if two_line else 0,
+    )
+    width = rng.randint(160, 260) if not two_line else rng.randint(130, 170)
+    return compose(
+        render_plate(text, style), text, rng=rng, size=size, plate_width=width, faults=faults
+    )
+
+
+def write_set(
+    folder: Path,
+    count: int,
+    *,
+    seed: int = 0,
+    regions: Sequence[str] = ("eu", "us", "br"),
+    faults: Faults | None = None,
+    size: tuple[int, int] = (1280, 720),
+    quality: int = 90,
+) -> list[Path]:
+    """``count`` rendered frames with labels in the development set's layout."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    written = []
+    for i in range(count):
+        s = sample(regions[i % len(regions)], rng, faults=faults, size=size)
+        name = f"render-{i:04d}.jpg"
+        cv2.imwrite(str(folder / name), s.frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        b = s.box
+        (folder / f"render-{i:04d}.txt").write_text(
+            f"{name}\t{b.x}\t{b.y}\t{b.w}\t{b.h}\t{s.text}\n", encoding="utf-8"
+        )
+        written.append(folder / name)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lpr.render", description=__doc__)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--count", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--regions", default="eu,us,br")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--quality", type=int, default=90)
+    args = parser.parse_args(argv)
+    paths = write_set(
+        args.folder,
+        args.count,
+        seed=args.seed,
+        regions=args.regions.split(","),
+        size=(args.width, args.height),
+        quality=args.quality,
+    )
+    print(f"wrote {len(paths)} frames to {args.folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
