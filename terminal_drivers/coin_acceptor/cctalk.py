@@ -68,17 +68,28 @@ def parse(buffer: bytes, mode: ChecksumMode = ChecksumMode.SIMPLE) -> tuple[int,
         return 0, None
     total = buffer[1] + 5
     if len(buffer) < total:
+        # Maybe a frame in progress, maybe garbage read as a length: only the
+        # line going quiet tells (``Framer.flush``); looking ahead for a valid
+        # frame here would cut real frames whose data holds zero runs.
         return 0, None
-    message = buffer[:total]
+    frame = _check(buffer, mode)
+    return (total, frame) if frame is not None else (1, None)
+
+
+def _check(buffer: bytes, mode: ChecksumMode) -> Frame | None:
+    """The frame at the start of ``buffer`` if it is complete and its check is right."""
+    if len(buffer) < 5 or len(buffer) < buffer[1] + 5:
+        return None
+    message = buffer[: buffer[1] + 5]
     data = bytes(message[4:-1])
     if mode == ChecksumMode.CRC16:
         crc = message[2] | (message[-1] << 8)
         if crc16_xmodem(bytes([message[0], message[1], message[3]]) + data) != crc:
-            return 1, None
-        return total, Frame(message[0], -1, message[3], data)
+            return None
+        return Frame(message[0], -1, message[3], data)
     if sum(message) & 0xFF:
-        return 1, None
-    return total, Frame(message[0], message[2], message[3], data)
+        return None
+    return Frame(message[0], message[2], message[3], data)
 
 
 class Framer:
@@ -106,6 +117,16 @@ class Framer:
     @property
     def pending(self) -> bytes:
         return bytes(self._buffer)
+
+    def flush(self) -> list[Frame]:
+        """The line went quiet (ccTalk: 50 ms without a byte): nothing more will
+        complete what is buffered, so resynchronise inside it byte by byte."""
+        frames: list[Frame] = []
+        while self._buffer:
+            self.discarded += self._buffer[:1]
+            del self._buffer[:1]
+            frames += self.feed(b"")
+        return frames
 
     def clear(self) -> None:
         # ccTalk: a message not completed within 50 ms of its last byte is discarded.

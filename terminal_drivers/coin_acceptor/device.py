@@ -41,6 +41,8 @@ DEVICE_NAME = "coin acceptor (ccTalk)"
 HOST_ADDRESS = 1
 COIN_ACCEPTOR_ADDRESS = 2  # the default address of the "coin acceptor" category
 BUFFER_EVENTS = 5
+# ccTalk part 1: a message whose next byte is more than 50 ms late is abandoned.
+INTER_BYTE_GAP = 0.05
 
 
 class CoinEventKind(StrEnum):
@@ -153,13 +155,17 @@ class CoinAcceptor:
     def _read_reply(self) -> cctalk.Frame | None:
         deadline = time.monotonic() + self.reply_timeout
         while (remaining := deadline - time.monotonic()) > 0:
-            chunk = self.transport.read(64, remaining)
-            if not chunk:
-                return None
-            for frame in self._framer.feed(chunk):
+            waiting = bool(self._framer.pending)
+            chunk = self.transport.read(
+                64, min(remaining, INTER_BYTE_GAP) if waiting else remaining
+            )
+            frames = self._framer.feed(chunk) if chunk else self._framer.flush()
+            for frame in frames:
                 if self._is_reply(frame):
                     return frame
                 log.debug("%s: ignored frame %s (echo or another device)", self.url, frame)
+            if not chunk and not waiting:
+                return None
         return None
 
     # -- commands ------------------------------------------------------------------
