@@ -81,13 +81,12 @@ class SerialTransport(Transport):
             timeout = round(max(timeout, 0.0), 2)
             if self._port.timeout != timeout:  # each change is a tcsetattr on POSIX
                 self._port.timeout = timeout
-            first = self._port.read(1)
-            if not first or size == 1:
-                return bytes(first)
+            data = bytes(self._port.read(1))
             # The rest of a reply is already on its way: take what is buffered now.
-            waiting = self._port.in_waiting
-            rest = self._port.read(min(size - 1, waiting)) if waiting else b""
-            return bytes(first) + bytes(rest)
+            # (pyserial's socket:// counts "readable" as 1, so ask again until empty.)
+            while data and len(data) < size and (waiting := self._port.in_waiting):
+                data += bytes(self._port.read(min(size - len(data), waiting)))
+            return data
         except (serial.SerialException, OSError, termios.error) as err:
             raise CommunicationError(f"read from {self.description} failed: {err}") from err
 
