@@ -75,7 +75,8 @@ class CaptureIn(Body):
 
 class BatchEntry(Body):
     key: Annotated[str, Field(min_length=1, max_length=128)]
-    operation: Literal["top_up", "charge", "transfer", "refund", "reversal"]
+    # Checked per entry, so one unknown operation is one rejected entry, not a refused batch.
+    operation: Annotated[str, Field(min_length=1, max_length=32)]
     body: dict[str, Any]
 
 

@@ -15,7 +15,8 @@ from central.auth.principal import Principal, Role
 from central.db.schema import accounts, postings, transactions
 from central.errors import InvalidRequest, NotFound
 from central.ledger import operations as ops
-from central.ledger.batch import Entry, Operation, apply_batch
+from central.ledger import plans
+from central.ledger.batch import Entry, Operation, Planner, apply_batch
 from central.ledger.check import check
 from central.ledger.operations import Context
 
@@ -95,34 +96,40 @@ def _reversal(conn: Connection, ctx: Context, body: m.ReversalIn) -> dict[str, A
     return ops.reverse(conn, ctx, transaction_id=body.transaction_id, reason=body.reason)
 
 
-# Each operation a batch may carry: its body model and the function applying it.
-BATCH_OPERATIONS: dict[str, tuple[type[BaseModel], Any]] = {
-    "top_up": (m.TopUpIn, _top_up),
-    "charge": (m.ChargeIn, _charge),
-    "transfer": (m.TransferIn, _transfer),
-    "refund": (m.RefundIn, _refund),
-    "reversal": (m.ReversalIn, _reversal),
+def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        raise InvalidRequest(
+            f"{where or 'body'}: {first.get('msg', 'invalid')}", code="malformed_request"
+        ) from err
+
+
+def _planned(model: type[BaseModel], planner: Any, fields: dict[str, str]) -> Planner:
+    """A batch planner: the body checked by the same model as the single endpoint."""
+
+    def plan(resolve: Any, ctx: Context, body: dict[str, Any]) -> Any:
+        parsed = _parse(model, body).model_dump()
+        return planner(resolve, ctx, **{fields.get(k, k): v for k, v in parsed.items()})
+
+    return plan
+
+
+# What a batch may carry: simple movements planned in memory, reversals via the general path.
+BATCH_PLANNERS: dict[str, Planner] = {
+    "top_up": _planned(m.TopUpIn, plans.plan_top_up, {"wallet": "purpose"}),
+    "charge": _planned(m.ChargeIn, plans.plan_charge, {"wallet": "purpose"}),
+    "transfer": _planned(
+        m.TransferIn,
+        plans.plan_transfer,
+        {"from_wallet": "from_purpose", "to_wallet": "to_purpose"},
+    ),
+    "refund": _planned(m.RefundIn, plans.plan_refund, {"wallet": "purpose"}),
 }
-
-
-def _validated(model: type[BaseModel], apply: Any) -> Operation:
-    def run(conn: Connection, ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            parsed = model.model_validate(body)
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(x) for x in first.get("loc", ()))
-            raise InvalidRequest(
-                f"{where or 'body'}: {first.get('msg', 'invalid')}", code="malformed_request"
-            ) from err
-        result: dict[str, Any] = apply(conn, ctx, parsed)
-        return result
-
-    return run
-
-
-_BATCH: dict[str, Operation] = {
-    name: _validated(model, apply) for name, (model, apply) in BATCH_OPERATIONS.items()
+BATCH_OPERATIONS: dict[str, Operation] = {
+    "reversal": lambda conn, ctx, body: _reversal(conn, ctx, _parse(m.ReversalIn, body)),
 }
 
 
@@ -308,8 +315,10 @@ def batch(
         verdicts = apply_batch(
             conn,
             entries,
-            operations=_BATCH,
+            planners=BATCH_PLANNERS,
+            operations=BATCH_OPERATIONS,
             context_for=lambda key: context(estate, principal, key),
+            currency=estate.currency,
         )
     results = [
         m.Verdict(key=v.key, verdict=v.verdict, code=v.code, message=v.message, result=v.result)  # type: ignore[arg-type]

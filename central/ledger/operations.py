@@ -6,9 +6,6 @@ Each checks its request, builds balanced legs and posts them through
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
@@ -16,69 +13,22 @@ from sqlalchemy import Connection, and_, insert, select, update
 from central.db.schema import accounts, holds, postings, transactions
 from central.db.types import utcnow
 from central.errors import InvalidRequest, NotFound, Refused
-from central.estate.settings import Estate
 from central.ledger import accounts as acc
-from central.ledger.posting import Leg, Posted, new_transaction_id, post
-from domain.money import MoneyError, check_amount
-from domain.wallets import (
-    STAFF_DESK_CODE,
-    PaymentMethod,
-    Purpose,
-    cash_box_code,
-    clearing_code,
-    revenue_code,
+from central.ledger.plans import (
+    Context,
+    DbResolver,
+    Plan,
+    checked_amount,
+    plan_charge,
+    plan_refund,
+    plan_top_up,
+    plan_transfer,
+    service_name,
 )
+from central.ledger.posting import Leg, Posted, new_transaction_id, post
+from domain.wallets import revenue_code
 
-SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """Who is asking, when, and under which key."""
-
-    estate: Estate
-    idempotency_key: str
-    actor: str  # "staff:alice", "terminal:kiosk-01", "system:billing"
-    terminal_id: str | None = None
-    now: datetime = field(default_factory=utcnow)
-
-
-def _amount(ctx: Context, amount: int, currency: str) -> int:
-    if currency != ctx.estate.currency:
-        raise InvalidRequest(
-            f"this estate keeps its books in {ctx.estate.currency}, not {currency}",
-            code="currency_mismatch",
-        )
-    try:
-        check_amount(amount)
-    except MoneyError as err:
-        code = "amount_too_large" if amount > 0 else "invalid_amount"
-        raise InvalidRequest(str(err), code=code) from err
-    return amount
-
-
-def _source_account(ctx: Context, conn: Connection, method: str, source: str) -> acc.Account:
-    """The system account money comes from (a top-up) or goes back to (a refund)."""
-    try:
-        method = PaymentMethod(method)
-    except ValueError:
-        raise InvalidRequest(
-            f"payment method must be one of {', '.join(m.value for m in PaymentMethod)}",
-            code="invalid_method",
-        ) from None
-    currency = ctx.estate.currency
-    if method is PaymentMethod.STAFF_DESK:
-        return acc.system_account(conn, STAFF_DESK_CODE, kind="cash_desk", currency=currency)
-    if not SOURCE.match(source):
-        raise InvalidRequest(
-            "the source names a kiosk or a payment provider: lower-case letters, digits, '.-_'",
-            code="invalid_source",
-        )
-    if method is PaymentMethod.CASH:
-        if ctx.terminal_id is not None and source != ctx.terminal_id:
-            raise Refused("a terminal can only take cash into its own cash box", code="forbidden")
-        return acc.system_account(conn, cash_box_code(source), kind="cash_box", currency=currency)
-    return acc.system_account(conn, clearing_code(source), kind="clearing", currency=currency)
+__all__ = ["Context", "charge", "refund", "reverse", "top_up", "transfer"]
 
 
 def _result(kind: str, posted: Posted, **extra: Any) -> dict[str, Any]:
@@ -91,139 +41,39 @@ def _result(kind: str, posted: Posted, **extra: Any) -> dict[str, Any]:
     }
 
 
-def top_up(
-    conn: Connection,
-    ctx: Context,
-    *,
-    unit: str,
-    purpose: str,
-    amount: int,
-    currency: str,
-    method: str,
-    source: str = "",
-    memo: str = "",
-) -> dict[str, Any]:
-    amount = _amount(ctx, amount, currency)
-    wallet = acc.wallet(conn, unit, purpose)
-    origin = _source_account(ctx, conn, method, source)
+def execute(conn: Connection, ctx: Context, plan: Plan) -> dict[str, Any]:
     posted = post(
         conn,
-        kind="top_up",
+        kind=plan.kind,
         idempotency_key=ctx.idempotency_key,
-        legs=[Leg(origin, -amount), Leg(wallet, amount)],
+        legs=plan.legs,
         created_at=ctx.now,
         actor=ctx.actor,
-        method=method,
+        method=plan.method,
         terminal_id=ctx.terminal_id,
-        memo=memo,
+        memo=plan.memo,
     )
-    return _result("top_up", posted, wallet=wallet.code, amount=amount)
+    return _result(plan.kind, posted, **plan.extra)
 
 
-def charge(
-    conn: Connection,
-    ctx: Context,
-    *,
-    unit: str,
-    purpose: str,
-    amount: int,
-    currency: str,
-    service: str | None = None,
-    memo: str = "",
-) -> dict[str, Any]:
-    amount = _amount(ctx, amount, currency)
-    wallet = acc.wallet(conn, unit, purpose)
-    service = service or wallet.purpose or "services"
-    if not SOURCE.match(service):
-        raise InvalidRequest("service names are lower-case words", code="invalid_service")
-    revenue = acc.system_account(
-        conn, revenue_code(service), kind="revenue", currency=ctx.estate.currency
-    )
-    posted = post(
-        conn,
-        kind="charge",
-        idempotency_key=ctx.idempotency_key,
-        legs=[Leg(wallet, -amount), Leg(revenue, amount)],
-        created_at=ctx.now,
-        actor=ctx.actor,
-        terminal_id=ctx.terminal_id,
-        memo=memo,
-    )
-    return _result("charge", posted, wallet=wallet.code, amount=amount)
+def _resolver(conn: Connection, ctx: Context) -> DbResolver:
+    return DbResolver(conn, ctx.estate.currency)
 
 
-def _refuse_fund_outflow(wallet: acc.Account) -> None:
-    if wallet.purpose == Purpose.MAINTENANCE_FUND.value:
-        raise Refused(
-            "money paid into the maintenance fund never moves out at a resident's request",
-            code="fund_transfer_forbidden",
-        )
+def top_up(conn: Connection, ctx: Context, **request: Any) -> dict[str, Any]:
+    return execute(conn, ctx, plan_top_up(_resolver(conn, ctx), ctx, **request))
 
 
-def transfer(
-    conn: Connection,
-    ctx: Context,
-    *,
-    unit: str,
-    from_purpose: str,
-    to_purpose: str,
-    amount: int,
-    currency: str,
-    memo: str = "",
-) -> dict[str, Any]:
-    amount = _amount(ctx, amount, currency)
-    source = acc.wallet(conn, unit, from_purpose)
-    target = acc.wallet(conn, unit, to_purpose)
-    if source.id == target.id:
-        raise InvalidRequest("a transfer needs two different wallets", code="same_wallet")
-    _refuse_fund_outflow(source)
-    posted = post(
-        conn,
-        kind="transfer",
-        idempotency_key=ctx.idempotency_key,
-        legs=[Leg(source, -amount), Leg(target, amount)],
-        created_at=ctx.now,
-        actor=ctx.actor,
-        terminal_id=ctx.terminal_id,
-        memo=memo,
-    )
-    return _result("transfer", posted, amount=amount)
+def charge(conn: Connection, ctx: Context, **request: Any) -> dict[str, Any]:
+    return execute(conn, ctx, plan_charge(_resolver(conn, ctx), ctx, **request))
 
 
-def refund(
-    conn: Connection,
-    ctx: Context,
-    *,
-    unit: str,
-    purpose: str,
-    amount: int,
-    currency: str,
-    method: str,
-    destination: str = "",
-    memo: str = "",
-) -> dict[str, Any]:
-    """Pay money back out of a wallet, the way it came in (the desk or the provider)."""
-    amount = _amount(ctx, amount, currency)
-    if method == PaymentMethod.CASH.value:
-        raise InvalidRequest(
-            "a kiosk gives no cash back: refund at the staff desk or to the provider",
-            code="invalid_method",
-        )
-    wallet = acc.wallet(conn, unit, purpose)
-    _refuse_fund_outflow(wallet)
-    target = _source_account(ctx, conn, method, destination)
-    posted = post(
-        conn,
-        kind="refund",
-        idempotency_key=ctx.idempotency_key,
-        legs=[Leg(wallet, -amount), Leg(target, amount)],
-        created_at=ctx.now,
-        actor=ctx.actor,
-        method=method,
-        terminal_id=ctx.terminal_id,
-        memo=memo,
-    )
-    return _result("refund", posted, wallet=wallet.code, amount=amount)
+def transfer(conn: Connection, ctx: Context, **request: Any) -> dict[str, Any]:
+    return execute(conn, ctx, plan_transfer(_resolver(conn, ctx), ctx, **request))
+
+
+def refund(conn: Connection, ctx: Context, **request: Any) -> dict[str, Any]:
+    return execute(conn, ctx, plan_refund(_resolver(conn, ctx), ctx, **request))
 
 
 def reverse(conn: Connection, ctx: Context, *, transaction_id: str, reason: str) -> dict[str, Any]:
@@ -281,10 +131,9 @@ def place_hold(
     service: str,
 ) -> dict[str, Any]:
     """Reserve money before the final amount is known (a laundry run, a parked car)."""
-    amount = _amount(ctx, amount, currency)
+    amount = checked_amount(ctx, amount, currency)
     wallet = acc.wallet(conn, unit, purpose)
-    if not SOURCE.match(service):
-        raise InvalidRequest("service names are lower-case words", code="invalid_service")
+    service_name(service)
     reserved = conn.execute(
         update(accounts)
         .where(
@@ -348,15 +197,13 @@ def capture_hold(
     conn: Connection, ctx: Context, *, hold_id: str, amount: int, currency: str
 ) -> dict[str, Any]:
     """Charge the final amount (at most what was held) and free the rest."""
-    amount = _amount(ctx, amount, currency)
+    amount = checked_amount(ctx, amount, currency)
     wallet, held, service = _close_hold(conn, hold_id, "captured")
     if amount > held:
         raise Refused(
             f"cannot capture {amount}: the hold reserved only {held}", code="capture_exceeds_hold"
         )
-    revenue = acc.system_account(
-        conn, revenue_code(service), kind="revenue", currency=ctx.estate.currency
-    )
+    revenue = _resolver(conn, ctx).system(revenue_code(service), "revenue")
     posted = post(
         conn,
         kind="capture",

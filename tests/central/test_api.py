@@ -405,6 +405,43 @@ def test_batch_gives_a_verdict_per_entry(client: TestClient, manager: dict[str, 
     assert wallets(client, manager)["electricity"] == 600
 
 
+def test_batch_with_a_reversal_and_a_reused_key(
+    client: TestClient, manager: dict[str, str]
+) -> None:
+    first = client.post(
+        "/v1/ledger/batch",
+        json={"entries": [{"key": "r-1", "operation": "top_up", "body": top_up(900)}]},
+        headers=manager,
+    ).json()
+    paid = first["results"][0]["result"]["transaction_id"]
+    entries = [
+        {
+            "key": "r-2",
+            "operation": "charge",
+            "body": {"unit": "A-0101", "wallet": "electricity", "amount": 100, "currency": "CNY"},
+        },
+        {
+            "key": "r-3",
+            "operation": "reversal",
+            "body": {"transaction_id": paid, "reason": "wrong unit"},
+        },
+        {"key": "r-4", "operation": "top_up", "body": top_up(50)},
+        {"key": "r-4", "operation": "top_up", "body": top_up(51)},
+        {"key": "r-5", "operation": "teleport", "body": {}},
+    ]
+    answer = client.post("/v1/ledger/batch", json={"entries": entries}, headers=manager).json()
+    assert [(r["verdict"], r["code"]) for r in answer["results"]] == [
+        ("applied", None),
+        ("applied", None),
+        ("applied", None),
+        ("rejected", "idempotency_conflict"),
+        ("rejected", "unknown_operation"),
+    ]
+    # 900 paid, 100 charged, the 900 reversed, 50 paid: -50 (inside the emergency credit).
+    assert wallets(client, manager)["electricity"] == -50
+    assert client.get("/v1/ledger/check", headers=manager).json()["ok"] is True
+
+
 def test_check_endpoint(client: TestClient, manager: dict[str, str]) -> None:
     client.post("/v1/ledger/top-ups", json=top_up(), headers={**manager, **key()})
     report = client.get("/v1/ledger/check", headers=manager).json()
