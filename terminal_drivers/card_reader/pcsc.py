@@ -12,6 +12,8 @@ Quirks this module absorbs (PLATFORM.md "Smart cards"):
   card arrives and a removal about 0.4 s after it left.
 - Connecting right after a quick re-insert can fail with 0x80100067
   (SCARD_W_UNPOWERED_CARD): we wait until the reader says PRESENT and retry.
+- A card swapped faster than pcscd polls: the first APDU fails with
+  0x80100016; the connection resets the card once and resends.
 - A card pulled in the middle of a command can come back as an empty response
   with success, before pcscd notices the removal; a response APDU always has
   SW1 SW2, so an empty one means the card left the field.
@@ -63,6 +65,11 @@ PCSC_ERRORS: dict[int, tuple[type[DriverError], str]] = {
     scard.SCARD_E_PROTO_MISMATCH: (CardProtocolError, "no common protocol with the card"),
     scard.SCARD_E_INVALID_ATR: (CardProtocolError, "the card's ATR is invalid"),
 }
+
+
+_PROTOCOLS = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+# Return codes of a first exchange on a connection that a reset can recover.
+_STALE = frozenset({scard.SCARD_E_NOT_TRANSACTED, scard.SCARD_W_RESET_CARD})
 
 
 def pcsc_error(hresult: int, context: str) -> DriverError:
@@ -146,13 +153,26 @@ class CardConnection:
         self._reader = reader
         self._card: int | None = card
         self._protocol = protocol
+        self._exchanged = False
 
     def transmit(self, command: bytes) -> bytes:
         if self._card is None:
             raise CommunicationError("the card connection is closed")
         self._reader.trace(Direction.WRITE, command)
         hresult, response = scard.SCardTransmit(self._card, self._protocol, list(command))
+        if hresult & _U32 in _STALE and not self._exchanged:
+            # A card swapped faster than pcscd polls (about 0.4 s) leaves pcscd
+            # holding the previous card's power state: the first exchange
+            # fails with 0x80100016. Nothing has been exchanged on this
+            # connection yet, so a reset (a fresh power-up and ATR) and one
+            # resend is the same as connecting again, not a half result.
+            hresult, self._protocol = scard.SCardReconnect(
+                self._card, scard.SCARD_SHARE_SHARED, _PROTOCOLS, scard.SCARD_RESET_CARD
+            )
+            _ok(hresult, "resetting the card after a quick re-tap")
+            hresult, response = scard.SCardTransmit(self._card, self._protocol, list(command))
         _ok(hresult, f"sending {command[:4].hex()} to the card")
+        self._exchanged = True
         raw = bytes(response)
         self._reader.trace(Direction.READ, raw)
         if not raw:
@@ -300,7 +320,7 @@ class PcscReader:
                 self._ctx().handle,
                 self.name,
                 scard.SCARD_SHARE_SHARED,
-                scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+                _PROTOCOLS,
             )
             code = hresult & _U32
             # After a quick re-insert pcscd may still hold the old, unpowered

@@ -100,4 +100,5 @@ def test_prepaid_sim_card_prints_the_reader(pcscd: None) -> None:
         _, err = proc.communicate(timeout=10)
     assert device.split() == ["device:", "pcsc://Virtual", "PCD", "00", "00"], err
     assert control.startswith("control: tcp://127.0.0.1:")
-    assert proc.returncode == 0, err
+    # sim_cli installs its SIGTERM handler after printing: either way it ended.
+    assert proc.returncode in (0, -signal.SIGTERM), err
