@@ -26,6 +26,7 @@ from terminal_drivers.bill_acceptor.codes import (
     Status,
     enable_mask,
 )
+from terminal_drivers.device_log import DeviceLog
 from terminal_drivers.errors import (
     CommunicationError,
     DeviceNeedsTechnician,
@@ -83,6 +84,7 @@ class BillAcceptor:
         escrow_policy: EscrowPolicy | None = None,
     ) -> None:
         self.transport = transport
+        self.log = DeviceLog(log, DEVICE_NAME, transport.url)
         self.denominations = dict(denominations or DEFAULT_DENOMINATIONS)
         self.reply_timeout = reply_timeout
         self.retries = retries
@@ -123,17 +125,17 @@ class BillAcceptor:
             garbage = self._framer.take_discarded() + self._framer.pending
             if garbage:
                 garbled = True
-                log.warning("%s: discarded bytes %s", self.url, garbage.hex(" "))
+                self.log.warning("discarded bytes %s", garbage.hex(" "))
             if frame is None:
-                log.info("%s: no valid reply to %02X (try %d)", self.url, command, attempt)
+                self.log.info("no valid reply to %02X (try %d)", command, attempt)
                 continue
             if frame.command == Status.COMMUNICATION_ERROR:
-                log.warning("%s: acceptor saw a damaged request %02X", self.url, command)
+                self.log.warning("acceptor saw a damaged request %02X", command)
                 continue
             if frame.command == Status.INVALID_COMMAND:
                 raise ProtocolError(f"{self.url}: the acceptor rejects command {command:02X}")
             if not self.online:
-                log.warning("%s: communication restored", self.url)
+                self.log.warning("communication restored")
                 self.online = True
                 self._restored = True
             return frame
@@ -155,7 +157,7 @@ class BillAcceptor:
             frames = self._framer.feed(chunk)
             if frames:
                 if len(frames) > 1:
-                    log.warning("%s: extra frames ignored: %s", self.url, frames[1:])
+                    self.log.warning("extra frames ignored: %s", frames[1:])
                 return frames[0]
         return None
 
@@ -177,7 +179,7 @@ class BillAcceptor:
     # -- operations ---------------------------------------------------------------
     def reset(self) -> None:
         """Reset the acceptor; it initialises, then waits inhibited for ``enable``."""
-        log.info("%s: reset", self.url)
+        self.log.info("reset")
         self._operate(Command.RESET)
         self._in_vend = False
 
@@ -230,7 +232,7 @@ class BillAcceptor:
         previous, self.status, self.status_data = self.status, status, frame.data
         changed = status != previous
         if changed:
-            log.info("%s: %s %s", self.url, status.name, frame.data.hex())
+            self.log.info("%s %s", status.name, frame.data.hex())
         events += self._react(status, frame.data, changed)
         return events
 
@@ -287,7 +289,7 @@ class BillAcceptor:
         code = data[0] if data else 0
         amount = self.denominations.get(code)
         if amount is None:
-            log.warning("%s: escrow with unknown denomination code %02X", self.url, code)
+            self.log.warning("escrow with unknown denomination code %02X", code)
             self.return_bill()
             return [BillEvent(BillEventKind.REJECTED, code=f"{code:02X}", detail="unknown note")]
         if self._escrow_amount != amount:
@@ -311,9 +313,9 @@ class BillAcceptor:
         self._in_vend = True
         amount, self._escrow_amount = self._escrow_amount, None
         if amount is None:
-            log.error("%s: vend valid with no escrow seen", self.url)
+            self.log.error("vend valid with no escrow seen")
             return [BillEvent(BillEventKind.UNCERTAIN, detail="vend valid with no known escrow")]
-        log.info("%s: credited %s", self.url, amount)
+        self.log.info("credited %s", amount)
         return [BillEvent(BillEventKind.CREDITED, amount=amount)]
 
     def _fault_event(self, status: Status, fault: str, data: bytes) -> BillEvent:
@@ -323,7 +325,7 @@ class BillAcceptor:
         if self._escrow_amount is not None:
             detail += f" (a {self._escrow_amount} note in escrow was NOT credited)"
             self._escrow_amount = None
-        log.error("%s: %s", self.url, detail)
+        self.log.error("%s", detail)
         return BillEvent(BillEventKind.FAULT, code=fault, detail=detail)
 
     def require_ready(self) -> None:
@@ -355,7 +357,7 @@ class BillAcceptor:
         try:
             details["version"] = self.version()
         except DriverError:
-            log.info("%s: no version reply", self.url)
+            self.log.info("no version reply")
         fault = FAULTS.get(status, "")
         if fault:
             return SelfTestResult(DEVICE_NAME, self.url, False, FAULT_MESSAGES[fault], details)

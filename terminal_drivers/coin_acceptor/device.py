@@ -25,6 +25,7 @@ from enum import StrEnum
 
 from terminal_drivers.coin_acceptor import cctalk
 from terminal_drivers.coin_acceptor.codes import ERROR_CODES, FAULT_CODES, Header
+from terminal_drivers.device_log import DeviceLog
 from terminal_drivers.errors import (
     DeviceRefused,
     DeviceTimeout,
@@ -83,6 +84,7 @@ class CoinAcceptor:
         last_counter: int | None = None,
     ) -> None:
         self.transport = transport
+        self.log = DeviceLog(log, DEVICE_NAME, transport.url)
         self.address = address
         self.mode = mode
         self.reply_timeout = reply_timeout
@@ -123,12 +125,12 @@ class CoinAcceptor:
             garbage = self._framer.take_discarded() + self._framer.pending
             if garbage:
                 garbled = True
-                log.warning("%s: discarded bytes %s", self.url, garbage.hex(" "))
+                self.log.warning("discarded bytes %s", garbage.hex(" "))
             if reply is None:
-                log.info("%s: no valid reply to header %d (try %d)", self.url, header, attempt)
+                self.log.info("no valid reply to header %d (try %d)", header, attempt)
                 continue
             if not self.online:
-                log.warning("%s: communication restored", self.url)
+                self.log.warning("communication restored")
                 self.online, self._restored = True, True
             if reply.header == Header.NAK:
                 raise DeviceRefused(f"{self.url}: header {header} refused (NAK)", reason="nak")
@@ -163,7 +165,7 @@ class CoinAcceptor:
             for frame in frames:
                 if self._is_reply(frame):
                     return frame
-                log.debug("%s: ignored frame %s (echo or another device)", self.url, frame)
+                self.log.debug("ignored frame %s (echo or another device)", frame)
             if not chunk and not waiting:
                 return None
         return None
@@ -193,7 +195,7 @@ class CoinAcceptor:
         """Software reset: the acceptor restarts, inhibits everything, counter back to 0."""
         self.transact(Header.RESET_DEVICE)
         self.last_counter = 0
-        log.info("%s: reset", self.url)
+        self.log.info("reset")
 
     def identity(self) -> dict[str, str]:
         def text(header: Header) -> str:
@@ -274,7 +276,7 @@ class CoinAcceptor:
             self.last_counter = 0
             if last == 0:
                 return []
-            log.warning("%s: the acceptor was reset or powered up", self.url)
+            self.log.warning("the acceptor was reset or powered up")
             self._apply_inhibits()
             return [CoinEvent(CoinEventKind.DEVICE_RESET)]
         events: list[CoinEvent] = []
@@ -282,13 +284,13 @@ class CoinAcceptor:
         if new > BUFFER_EVENTS and counter <= BUFFER_EVENTS:
             # The counter went back to a small number: a reset we did not see
             # (power cut) followed by a few events. Count those; re-send inhibits.
-            log.warning("%s: counter %d after %d: the acceptor was reset", self.url, counter, last)
+            self.log.warning("counter %d after %d: the acceptor was reset", counter, last)
             events.append(CoinEvent(CoinEventKind.DEVICE_RESET))
             self._apply_inhibits()
             new = counter
         if new > BUFFER_EVENTS:
             lost = new - BUFFER_EVENTS
-            log.error("%s: %d events lost (counter %d after %d)", self.url, lost, counter, last)
+            self.log.error("%d events lost (counter %d after %d)", lost, counter, last)
             events.append(
                 CoinEvent(CoinEventKind.EVENTS_LOST, code=lost, detail="reconcile the cash box")
             )
@@ -302,23 +304,19 @@ class CoinAcceptor:
         if result_a == 0:
             detail = ERROR_CODES.get(result_b, f"error code {result_b}")
             kind = CoinEventKind.FAULT if result_b in FAULT_CODES else CoinEventKind.REJECTED
-            log.log(
-                logging.ERROR if kind == CoinEventKind.FAULT else logging.INFO,
-                "%s: %s",
-                self.url,
-                detail,
-            )
+            level = logging.ERROR if kind == CoinEventKind.FAULT else logging.INFO
+            self.log.log(level, "%s", detail)
             return CoinEvent(kind, code=result_b, detail=detail)
         amount = self.coin_values.get(result_a)
         coin_id = self.coin_ids.get(result_a, "")
         if amount is None:
-            log.error("%s: coin position %d has no value: not credited", self.url, result_a)
+            self.log.error("coin position %d has no value: not credited", result_a)
             return CoinEvent(
                 CoinEventKind.FAULT,
                 position=result_a,
                 detail=f"accepted a coin at position {result_a} with no known value: reconcile",
             )
-        log.info("%s: credited %d (position %d %s)", self.url, amount, result_a, coin_id)
+        self.log.info("credited %d (position %d %s)", amount, result_a, coin_id)
         return CoinEvent(CoinEventKind.CREDITED, amount=amount, position=result_a, coin_id=coin_id)
 
     # -- the technician's check ------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from escpos.printer import Dummy
 
+from terminal_drivers.device_log import DeviceLog
 from terminal_drivers.errors import (
     CommunicationError,
     DeviceNeedsTechnician,
@@ -101,6 +102,7 @@ class ReceiptPrinter:
         profile: str | None = None,
     ) -> None:
         self.transport = transport
+        self.log = DeviceLog(log, DEVICE_NAME, transport.url)
         self.status_timeout = status_timeout
         # Long enough for the longest receipt at the printer's speed (about 10 cm/s).
         self.print_timeout = print_timeout
@@ -130,7 +132,7 @@ class ReceiptPrinter:
             for byte in self.transport.read(16, remaining):
                 if is_status_byte(byte):
                     return byte
-                log.warning("%s: ignored byte %02X waiting for DLE EOT %d", self.url, byte, n)
+                self.log.warning("ignored byte %02X waiting for DLE EOT %d", byte, n)
         raise DeviceTimeout(f"no answer to DLE EOT {n} on {self.transport.description}")
 
     def status(self) -> PrinterStatus:
@@ -144,7 +146,7 @@ class ReceiptPrinter:
         ref = receipt.reference
         if not self.can_read:
             self.transport.write(render(receipt, profile=self.profile))
-            log.info("%s: receipt %s sent, unconfirmed (no status on this line)", self.url, ref)
+            self.log.info("receipt %s sent, unconfirmed (no status on this line)", ref)
             return PrintResult(
                 ref, True, confirmed=False, reason="sent; this connection reports no status"
             )
@@ -168,7 +170,7 @@ class ReceiptPrinter:
             reason = PROBLEM_MESSAGES["incomplete"] + " (no end-of-receipt answer)"
             return self._failed(ref, "incomplete", reason, before, after)
         warnings = ("paper is near its end: load a new roll soon",) if after.paper_near_end else ()
-        log.info("%s: receipt %s printed", self.url, ref)
+        self.log.info("receipt %s printed", ref)
         return PrintResult(ref, True, before=before, after=after, warnings=warnings)
 
     def _wait_printed(self) -> bool:
@@ -177,7 +179,7 @@ class ReceiptPrinter:
             for byte in self.transport.read(16, min(remaining, 0.2)):
                 if is_gs_r_byte(byte):
                     return True
-                log.warning("%s: ignored byte %02X waiting for GS r", self.url, byte)
+                self.log.warning("ignored byte %02X waiting for GS r", byte)
         return False
 
     def _failed(
@@ -188,7 +190,7 @@ class ReceiptPrinter:
         before: PrinterStatus | None = None,
         after: PrinterStatus | None = None,
     ) -> PrintResult:
-        log.error("%s: receipt %s NOT printed: %s", self.url, reference, reason)
+        self.log.error("receipt %s NOT printed: %s", reference, reason)
         return PrintResult(reference, False, problem, reason, True, before, after)
 
     # -- the technician's check -------------------------------------------------------

@@ -248,3 +248,15 @@ def test_self_test_fails_clearly_with_nothing_there() -> None:
     assert "no reply on /dev/pts/" in result.reason
     assert "9600 baud" in result.reason
     assert "DIP switches for ID-003" in result.reason
+
+
+def test_logs_name_the_device_and_the_url(
+    ready: BillAcceptor, sim: BillAcceptorSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="terminal_drivers")
+    sim.insert(value=20)
+    run(ready, 5)
+    record = next(r for r in caplog.records if "credited" in r.getMessage())
+    assert record.device == "bill acceptor (ID-003)"  # type: ignore[attr-defined]
+    assert record.url == ready.url  # type: ignore[attr-defined]
+    assert record.getMessage().startswith(f"bill acceptor (ID-003) {ready.url}: ")
