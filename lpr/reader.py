@@ -87,23 +87,27 @@ class PlateReader:
         crops = [crop_line(frame, ln.corners()) for ln in lines]
         reads = recognise(self._sessions.recogniser, self._index, crops)
         found: list[Reading] = []
-        for line, read in zip(lines, reads, strict=True):
-            reading = self._to_reading(read, line.box())
-            if reading is not None:
-                found.append(reading)
+        in_pairs: set[int] = set()
         for i, top in enumerate(lines):
             for j, bottom in enumerate(lines):
                 if i != j and _stacked(top, bottom):
                     joined = LineRead(reads[i].positions + reads[j].positions)
-                    reading = self._to_reading(joined, _union(top.box(), bottom.box()))
+                    box = _union(top.box(), bottom.box())
+                    # The rows of a two-line plate must fit a format whole.
+                    reading = self._to_reading(joined, box, allow_drop=False)
                     if reading is not None:
                         found.append(reading)
+                        in_pairs.update((i, j))
+        for i, (line, read) in enumerate(zip(lines, reads, strict=True)):
+            reading = self._to_reading(read, line.box()) if i not in in_pairs else None
+            if reading is not None:
+                found.append(reading)
         return _dedupe(found)
 
-    def _to_reading(self, read: LineRead, box: Box) -> Reading | None:
+    def _to_reading(self, read: LineRead, box: Box, *, allow_drop: bool = True) -> Reading | None:
         if len(read.positions) < 4:
             return None
-        fitted = fit(read.positions, self.region)
+        fitted = fit(read.positions, self.region, allow_drop=allow_drop)
         if fitted is None:
             return None
         return Reading(

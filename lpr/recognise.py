@@ -17,7 +17,11 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from lpr.regions import VARIANTS
+
 REC_HEIGHT = 48
+# Full-width forms (Ａ, ０) sit at a fixed offset from ASCII.
+FULLWIDTH_OFFSET = 0xFEE0
 MAX_WIDTH = 480
 TOP_K = 6
 
@@ -41,7 +45,10 @@ class AlphabetIndex:
         where = {sym: i for i, sym in enumerate(vocabulary) if sym}
         columns: list[list[int]] = []
         for ch in alphabet:
-            cols = [where[v] for v in {ch, ch.lower()} if v in where]
+            spellings = {ch, ch.lower(), VARIANTS.get(ch, ch)}
+            if ch.isascii():
+                spellings.add(chr(ord(ch) + FULLWIDTH_OFFSET))
+            cols = [where[v] for v in spellings if v in where]
             columns.append(cols)
         width = max(len(c) for c in columns)
         # Padded with column 0 and a mask, so the reduction is one vectorised gather.

@@ -23,6 +23,24 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CN_LETTERS = LETTERS.replace("I", "").replace("O", "")
 CN_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 
+# Other spellings of a plate character the recogniser may output: traditional
+# forms of province characters (its training text mixes both scripts).
+VARIANTS: dict[str, str] = {
+    "粤": "粵",
+    "鲁": "魯",
+    "辽": "遼",
+    "贵": "貴",
+    "宁": "寧",
+    "苏": "蘇",
+    "赣": "贛",
+    "陕": "陝",
+    "闽": "閩",
+    "沪": "滬",
+    "云": "雲",
+    "晋": "晉",
+    "琼": "瓊",
+}
+
 CLASSES: dict[str, str] = {
     "L": LETTERS,
     "N": DIGITS,
@@ -60,7 +78,7 @@ LOOK_ALIKES: dict[str, str] = {
 
 # How much a look-alike swap keeps of the confidence of the character read: the
 # format says which twin is right, but the glyph did not.
-SWAP_CONFIDENCE = 0.9
+SWAP_CONFIDENCE = 0.95
 # A read one character longer than a format may carry a stray mark (a bolt, a
 # sticker, the edge of the frame); dropping it costs this factor.
 DROP_PENALTY = 0.5
@@ -97,9 +115,10 @@ class PlateFormat:
     spec: str
     prior: float = 1.0
     max_len: int = 8
-    # Catch-all formats need a letter and a digit, so words ("TEXAS") and burnt-in
+    # A catch-all stands for the formats not listed: it is tried only when no listed
+    # format fits, and needs a letter and a digit, so words ("TEXAS") and burnt-in
     # timestamps are not taken for plates.
-    needs_letter_and_digit: bool = False
+    catch_all: bool = False
     patterns: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -137,7 +156,7 @@ def _eu() -> Region:
             PlateFormat("BE 1ABC123", "NLLLNNN"),
             PlateFormat("PT AA00AA", "LLNNLL", prior=0.9),
             PlateFormat("PT 00AA00", "NNLLNN", prior=0.9),
-            PlateFormat("other European", "A{4,8}", prior=0.3, needs_letter_and_digit=True),
+            PlateFormat("other European", "A{4,8}", prior=0.3, catch_all=True),
         ),
     )
 
@@ -151,7 +170,7 @@ def _us() -> Region:
             PlateFormat("ABC123", "LLLNNN", prior=0.9),
             PlateFormat("123ABC", "NNNLLL", prior=0.9),
             PlateFormat("AB12345", "LLNNNNN", prior=0.8),
-            PlateFormat("other US", "A{5,8}", prior=0.3, needs_letter_and_digit=True),
+            PlateFormat("other US", "A{5,8}", prior=0.3, catch_all=True),
         ),
     )
 
@@ -215,6 +234,7 @@ class Fit:
     # one reading clearly wins, 0.5 when two formats read it equally well.
     share: float = 1.0
     table_swaps: int = 0
+    catch_all: bool = False
 
 
 Position = Mapping[str, float]
@@ -265,22 +285,27 @@ def _product(values: Iterable[float]) -> float:
     return out
 
 
-def fit(positions: Sequence[Position], region: Region) -> Fit | None:
+def fit(positions: Sequence[Position], region: Region, *, allow_drop: bool = True) -> Fit | None:
     """The best format reading of ``positions`` (one score map per character), or None."""
     fits = _fit_all(positions, region, 1.0)
-    if not fits and len(positions) >= 5:
+    if not fits and allow_drop and len(positions) >= 5:
         # Only a read that fits no format as it stands may lose one character.
         for i in range(len(positions)):
             seq = [p for j, p in enumerate(positions) if j != i]
             for candidate in _fit_all(seq, region, DROP_PENALTY).values():
                 _keep_best(fits, candidate)
-    if not fits:
+    # Rivals are weighed in tiers, and the first tier that has a fit decides:
+    # listed formats as read, then listed formats with look-alike swaps, then the
+    # catch-alls. Otherwise every "0" of a Brazilian plate would make a Mercosur
+    # "O" its rival, and every catch-all would outvote the format that dictates.
+    tiers = (
+        [f for f in fits.values() if not f.catch_all and f.table_swaps == 0],
+        [f for f in fits.values() if not f.catch_all],
+        list(fits.values()),
+    )
+    pool = next((tier for tier in tiers if tier), [])
+    if not pool:
         return None
-    # Look-alike swaps are a last resort: when some format takes the characters the
-    # recogniser itself proposed, the swapped readings are not rivals at all, or
-    # every "0" in a Brazilian plate would make a Mercosur "O" reading its rival.
-    plain = [f for f in fits.values() if f.table_swaps == 0]
-    pool = plain or list(fits.values())
     best = max(pool, key=lambda f: f.score)
     total = sum(f.score for f in pool)
     share = best.score / total if total > 0 else 0.0
@@ -303,12 +328,14 @@ def _fit_all(positions: Sequence[Position], region: Region, penalty: float) -> d
             text, confs, corrected, swaps = _fit_pattern(positions, pattern)
             if not text or len(corrected) > MAX_SWAPS:
                 continue
-            if fmt.needs_letter_and_digit and not (
+            if fmt.catch_all and not (
                 any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
             ):
                 continue
             score = _product(confs) * fmt.prior * penalty * SWAP_PENALTY**swaps
-            candidate = Fit(text, tuple(confs), fmt.name, score, tuple(corrected), 1.0, swaps)
+            candidate = Fit(
+                text, tuple(confs), fmt.name, score, tuple(corrected), 1.0, swaps, fmt.catch_all
+            )
             _keep_best(fits, candidate)
     return fits
 
