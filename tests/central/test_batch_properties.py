@@ -40,14 +40,14 @@ entry_bodies = st.one_of(
         ),
         st.sampled_from(UNITS),
         st.sampled_from(WALLETS),
-        st.integers(-5, 3000),
+        st.integers(-2, 30),
         st.sampled_from(["cash", "provider", "staff_desk"]),
     ),
     st.builds(
         lambda u, w, a: ("charge", {"unit": u, "wallet": w, "amount": a, "currency": "CNY"}),
         st.sampled_from(UNITS),
         st.sampled_from(WALLETS),
-        st.integers(1, 3000),
+        st.integers(1, 30),
     ),
     st.builds(
         lambda u, a, b, n: (
@@ -57,7 +57,7 @@ entry_bodies = st.one_of(
         st.sampled_from(UNITS),
         st.sampled_from(WALLETS),
         st.sampled_from(WALLETS),
-        st.integers(1, 3000),
+        st.integers(1, 30),
     ),
     st.builds(
         lambda u, w, a: (
@@ -66,7 +66,7 @@ entry_bodies = st.one_of(
         ),
         st.sampled_from(UNITS),
         st.sampled_from(WALLETS),
-        st.integers(1, 3000),
+        st.integers(1, 30),
     ),
 )
 
