@@ -1,0 +1,199 @@
+"""``prepaid demo``: the whole system on its embedded defaults.
+
+Sets up a fresh demo estate on SQLite, starts the central server, walks through
+a few operations over HTTP exactly as a client would, prints what the ledger
+holds and a ready-to-paste request, and keeps serving until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def _step(text: str) -> None:
+    print(f"\033[1m==>\033[0m {text}", flush=True)
+
+
+def _call(
+    base: str,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: Any = None,
+    key: str | None = None,
+) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as err:
+        raise RuntimeError(f"{method} {path} answered {err.code}: {err.read().decode()}") from err
+
+
+def _wait_ready(base: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _call(base, "GET", "/v1/health")
+            return
+        except (OSError, RuntimeError):
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer on {base} within {timeout:.0f} s")
+
+
+def walkthrough(base: str, username: str, password: str) -> str:
+    """What a manager would do first; returns the token it signed in with."""
+    from domain.money import Money
+
+    token = _call(
+        base, "POST", "/v1/auth/token", body={"username": username, "password": password}
+    )["access_token"]
+    unit = "A-0101"
+    wallets = _call(base, "GET", f"/v1/units/{unit}/wallets", token)
+    _step(f"unit {unit} wallets:")
+    for w in wallets:
+        print(f"      {w['purpose']:<17} {Money(w['balance'], w['currency']).format():>14}")
+    topped = _call(
+        base,
+        "POST",
+        "/v1/ledger/top-ups",
+        token,
+        {
+            "unit": unit,
+            "wallet": "electricity",
+            "amount": 10000,
+            "currency": "CNY",
+            "method": "cash",
+            "source": "kiosk-lobby-a",
+        },
+        key=f"demo-topup-{secrets.token_hex(4)}",
+    )
+    after = topped["balances"][f"wallet:{unit}:electricity"]
+    _step(f"cash top-up of 100.00 CNY at kiosk-lobby-a: electricity {Money(after, 'CNY').format()}")
+    charged = _call(
+        base,
+        "POST",
+        "/v1/ledger/charges",
+        token,
+        {
+            "unit": unit,
+            "wallet": "electricity",
+            "amount": 1234,
+            "currency": "CNY",
+            "memo": "demo usage 21.3 kWh",
+        },
+        key=f"demo-charge-{secrets.token_hex(4)}",
+    )
+    after = charged["balances"][f"wallet:{unit}:electricity"]
+    _step(f"electricity charge of 12.34 CNY: electricity now {Money(after, 'CNY').format()}")
+    report = _call(base, "GET", "/v1/ledger/check", token)
+    _step(
+        f"ledger check: {report['transactions']} transactions, {report['postings']} postings, "
+        f"{'all balanced' if report['ok'] else 'PROBLEMS: ' + str(report['problems'])}"
+    )
+    return str(token)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="prepaid demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--dir", type=Path, default=Path("var/demo"), help="where the demo keeps its data"
+    )
+    parser.add_argument("--port", type=int, default=8470)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--exit-after-walkthrough",
+        action="store_true",
+        help="stop after the walk-through (for tests)",
+    )
+    args = parser.parse_args(list(argv))
+
+    import uvicorn
+
+    from central import logs
+    from central.api.app import create_app
+    from central.auth.principal import Role
+    from central.auth.staff import create_staff
+    from central.db.database import Database
+    from central.estate.demo import seed
+    from central.settings import Settings
+
+    logs.configure("WARNING")
+    with socket.socket() as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError:
+            print(f"port {args.port} on {args.host} is in use: stop what uses it, or pass --port")
+            return 2
+    if args.dir.exists():
+        shutil.rmtree(args.dir)
+    args.dir.mkdir(parents=True)
+    url = f"sqlite:///{args.dir / 'central.sqlite3'}"
+    _step(f"setting up the demo estate in {args.dir}/ (SQLite, simulated hardware, no broker)")
+    db = Database.open(url)
+    password = secrets.token_urlsafe(12)
+    with db.write() as conn:
+        summary = seed(conn)
+        create_staff(conn, username="manager", password=password, role=Role.MANAGER)
+    _step(
+        f"demo estate 'Harbour View Gardens': {summary.units} units in 2 towers, "
+        f"{summary.residents} residents, {summary.cards} cards, {summary.plates} plates"
+    )
+
+    settings = Settings(database_url=url, host=args.host, port=args.port)
+    app = create_app(settings, db)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    )
+    base = f"http://{args.host}:{args.port}"
+    outcome: dict[str, Any] = {}
+
+    def drive() -> None:
+        try:
+            _wait_ready(base)
+            _step(f"central server on {base}  (API docs: {base}/docs)")
+            token = walkthrough(base, "manager", password)
+            outcome["token"] = token
+            print()
+            print(f"  manager login: manager / {password}")
+            print("  try it:")
+            print(f"    curl -s -H 'Authorization: Bearer {token}' {base}/v1/units/A-0101/wallets")
+            print(
+                f"    PREPAID_DATABASE_URL={url} .venv/bin/prepaid central statement "
+                "A-0101 electricity --from 2026-01-01 --to 2030-12-31"
+            )
+            print()
+            if args.exit_after_walkthrough:
+                server.should_exit = True
+            else:
+                _step("serving; press Ctrl-C to stop")
+        except Exception as err:  # the demo must say what went wrong, then stop
+            outcome["error"] = err
+            print(f"demo failed: {err}", flush=True)
+            server.should_exit = True
+
+    threading.Thread(target=drive, daemon=True).start()
+    server.run()
+    db.close()
+    return 1 if "error" in outcome else 0
