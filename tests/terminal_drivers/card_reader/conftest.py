@@ -9,7 +9,10 @@ fresh CI machine the session starts its own and waits for it at the end
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 
@@ -27,7 +30,23 @@ TEST_READER = "Virtual PCD 00 01"
 
 
 @pytest.fixture(scope="session")
-def pcscd() -> Iterator[None]:
+def _vpcd_port_lock() -> Iterator[None]:
+    """One test session at a time on the test reader (a second card would queue at vpcd).
+
+    Held for the whole session, so a session that started pcscd also stops it
+    before another session looks for one.
+    """
+    path = os.path.join(tempfile.gettempdir(), f"prepaid-test-vpcd-{TEST_PORT}.lock")
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def pcscd(_vpcd_port_lock: None) -> Iterator[None]:
     if not reader_listed(TEST_READER) and not (
         shutil.which(PCSCD) or shutil.which(f"/usr/sbin/{PCSCD}")
     ):

@@ -88,7 +88,22 @@ def test_reader_survives_garbage_after_a_valid_prefix(data: st.DataObject) -> No
     assert reading.card_number in (None, "1001")
 
 
-@given(st.binary(max_size=300))
-def test_applet_answers_anything_with_a_status_word(raw: bytes) -> None:
-    profile = CardProfile.uid_only(uid=b"\x01\x02\x03\x04")
-    assert len(Applet(profile).process(raw)) >= 2
+GENUINE = CardProfile.genuine(
+    uid=bytes.fromhex("04112233445566"),
+    card_number="1001",
+    master_key=DEMO_MASTER_KEY,
+    system_id=DEMO_SYSTEM_ID,
+)
+
+
+@given(
+    st.sampled_from([GENUINE, GENUINE.clone(), CardProfile.uid_only(uid=b"\x01\x02\x03\x04")]),
+    st.lists(st.binary(max_size=60), max_size=6),
+)
+def test_applet_answers_anything_with_a_status_word(
+    profile: CardProfile, commands: list[bytes]
+) -> None:
+    applet = Applet(profile)
+    # A valid prefix (SELECT, AuthenticateAES) so fuzzing reaches the later states too.
+    for raw in [apdu.select_application().encode(), apdu.authenticate_aes().encode(), *commands]:
+        assert len(applet.process(raw)) >= 2
