@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -17,3 +18,32 @@ class SelfTestResult:
         verdict = "OK" if self.ok else "FAIL"
         extra = f": {self.reason}" if self.reason else ""
         return f"{verdict} {self.device} at {self.url}{extra}"
+
+
+# Each device kind's check, for ``prepaid provision doctor``: kind -> "module:function"
+# taking a URL and returning a SelfTestResult. A new device is one line here.
+SELF_TESTS: dict[str, str] = {
+    "bill-acceptor": "terminal_drivers.bill_acceptor.device:self_test",
+    "coin-acceptor": "terminal_drivers.coin_acceptor.device:self_test",
+    "printer": "terminal_drivers.receipt_printer.device:self_test",
+}
+
+
+def run_self_test(kind: str, url: str) -> SelfTestResult:
+    """Check the device of ``kind`` at ``url``; never raises for a device problem."""
+    import importlib
+
+    from terminal_drivers.errors import ConfigurationError, DriverError
+
+    target = SELF_TESTS.get(kind)
+    if target is None:
+        known = ", ".join(sorted(SELF_TESTS))
+        raise ConfigurationError(f"no self-test for device kind {kind!r} ({known})")
+    module_name, func_name = target.split(":")
+    check: Callable[[str], SelfTestResult] = getattr(
+        importlib.import_module(module_name), func_name
+    )
+    try:
+        return check(url)
+    except DriverError as err:
+        return SelfTestResult(kind, url, False, str(err))

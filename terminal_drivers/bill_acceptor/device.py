@@ -70,7 +70,9 @@ class BillEvent:
     detail: str = ""
 
 
-EscrowPolicy = Callable[[int], bool]
+# Given the amount in escrow: True stacks it, False returns it, None holds it
+# (the kiosk asks the customer, then calls ``stack()`` or ``return_bill()``).
+EscrowPolicy = Callable[[int], bool | None]
 
 
 class BillAcceptor:
@@ -295,13 +297,16 @@ class BillAcceptor:
         if self._escrow_amount != amount:
             self._escrow_amount = amount
             events.append(BillEvent(BillEventKind.ESCROW, amount=amount))
-        if self._accepts(amount):
+        decision = self._accepts(amount)
+        if decision is None:
+            self.hold()
+        elif decision:
             self.stack()
         else:
             self.return_bill()
         return events
 
-    def _accepts(self, amount: int) -> bool:
+    def _accepts(self, amount: int) -> bool | None:
         if self.escrow_policy is not None:
             return self.escrow_policy(amount)
         return self._want_enabled is not None and amount in self._want_enabled

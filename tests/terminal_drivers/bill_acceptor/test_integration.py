@@ -260,3 +260,22 @@ def test_logs_name_the_device_and_the_url(
     assert record.device == "bill acceptor (ID-003)"  # type: ignore[attr-defined]
     assert record.url == ready.url  # type: ignore[attr-defined]
     assert record.getMessage().startswith(f"bill acceptor (ID-003) {ready.url}: ")
+
+
+def test_hold_then_stack_on_the_customers_word(sim: BillAcceptorSimulator) -> None:
+    transport = open_transport(sim.endpoint, defaults=LINE)
+    acceptor = BillAcceptor(transport, reply_timeout=0.1, escrow_policy=lambda amount: None)
+    try:
+        run(acceptor, 3)
+        acceptor.enable()
+        sim.insert(value=50)
+        events = run(acceptor, 4)  # ENABLE, ACCEPTING, ESCROW (hold sent), HOLDING
+        assert acceptor.status is not None
+        assert acceptor.status.name == "HOLDING"
+        assert credited(events) == []
+        acceptor.stack()  # the customer pressed "pay 50"
+        events += run(acceptor, 4)
+    finally:
+        acceptor.close()
+    assert credited(events) == [5000]
+    assert sim.stacked == [5000]
