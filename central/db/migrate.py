@@ -21,4 +21,6 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest schema; each migration runs in a transaction."""
-    command.upgrade(alembic_config(engine), "head")
+    # "heads": each area of the server (terminals, metering, ...) keeps its own branch of
+    # migrations from the initial schema, and all of them are applied.
+    command.upgrade(alembic_config(engine), "heads")
