@@ -86,6 +86,15 @@ def _check(response: apdu.Response, expected: int, context: str) -> bytes:
     return response.data
 
 
+def read_uid(channel: CardChannel) -> bytes:
+    """The UID alone (PC/SC GET DATA): what a UID-only terminal needs, no keys involved."""
+    response = apdu.parse_response(channel.transmit(apdu.get_uid().encode()))
+    uid = _check(response, SW_OK, "GET UID")
+    if len(uid) not in UID_SIZES:
+        raise CardProtocolError(f"GET UID: a UID is 4, 7 or 10 bytes, got {uid.hex()}")
+    return uid
+
+
 class EstateCardApp:
     """Reads and authenticates estate cards for one estate (one master key)."""
 
@@ -107,14 +116,8 @@ class EstateCardApp:
     def _exchange(self, channel: CardChannel, command: apdu.Command) -> apdu.Response:
         return apdu.parse_response(channel.transmit(command.encode()))
 
-    def read_uid(self, channel: CardChannel) -> bytes:
-        uid = _check(self._exchange(channel, apdu.get_uid()), SW_OK, "GET UID")
-        if len(uid) not in UID_SIZES:
-            raise CardProtocolError(f"GET UID: a UID is 4, 7 or 10 bytes, got {uid.hex()}")
-        return uid
-
     def read(self, channel: CardChannel) -> CardReading:
-        uid = self.read_uid(channel)
+        uid = read_uid(channel)
         selected = self._exchange(channel, apdu.select_application())
         if selected.sw == SW_FILE_NOT_FOUND:
             return CardReading(uid=uid, assurance=Assurance.LOW, card_number=None)
