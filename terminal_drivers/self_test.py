@@ -26,6 +26,7 @@ SELF_TESTS: dict[str, str] = {
     "bill-acceptor": "terminal_drivers.bill_acceptor.device:self_test",
     "coin-acceptor": "terminal_drivers.coin_acceptor.device:self_test",
     "printer": "terminal_drivers.receipt_printer.device:self_test",
+    "card": "terminal_drivers.card_reader.device:self_test",
 }
 
 

@@ -41,6 +41,8 @@ _SW_DESFIRE_AUTH_ERROR = 0x91AE
 _SW_DESFIRE_PERMISSION_DENIED = 0x919D
 _SW_DESFIRE_BOUNDARY = 0x91BE
 _SW_DESFIRE_FILE_NOT_FOUND = 0x91F0
+_SW_DESFIRE_NO_SUCH_KEY = 0x9140
+_SW_FUNCTION_NOT_SUPPORTED = 0x6A81
 
 
 class CardKind(enum.Enum):
@@ -116,7 +118,7 @@ class Applet:
     def _get_data(self, command: apdu.Command) -> apdu.Response:
         # PC/SC part 3: P1 00 = UID, P1 01 = historical bytes (not emulated).
         if command.p1 != 0x00 or command.p2 != 0x00:
-            return apdu.Response(b"", 0x6A81)
+            return apdu.Response(b"", _SW_FUNCTION_NOT_SUPPORTED)
         return apdu.Response(self.profile.uid, SW_OK)
 
     def _select(self, command: apdu.Command) -> apdu.Response:
@@ -137,7 +139,8 @@ class Applet:
         if not self._selected or self.profile.key is None:
             return apdu.Response(b"", _SW_DESFIRE_PERMISSION_DENIED)
         if command.data != bytes([apdu.CARD_KEY_NUMBER]):
-            return apdu.Response(b"", _SW_DESFIRE_LENGTH if len(command.data) != 1 else 0x9140)
+            wrong = _SW_DESFIRE_LENGTH if len(command.data) != 1 else _SW_DESFIRE_NO_SUCH_KEY
+            return apdu.Response(b"", wrong)
         self._auth = crypto.CardAuthentication(self.profile.key, self._random)
         return apdu.Response(self._auth.challenge(), SW_DESFIRE_MORE)
 

@@ -17,6 +17,7 @@ from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_
 from terminal_drivers.card_reader.device import CardReader, self_test
 from terminal_drivers.card_reader.estate_app import Assurance
 from terminal_drivers.card_reader.simulator import CardSimulator
+from terminal_drivers.self_test import run_self_test
 
 from .conftest import TEST_READER
 
@@ -84,3 +85,11 @@ def test_genuine_card_on_real_hardware() -> None:
         reading = card_reader.wait_for_tap(20)
     assert reading is not None
     assert reading.assurance is Assurance.HIGH
+
+
+def test_provision_doctor_registry(simulator: CardSimulator) -> None:
+    # The technician's check by device kind, as ``prepaid provision doctor`` runs it.
+    ok = run_self_test("card", simulator.start())
+    assert ok.ok, ok.reason
+    absent = run_self_test("card", "pcsc://No Such Reader")
+    assert str(absent).startswith("FAIL contactless card reader (PC/SC) at pcsc://No Such Reader")
