@@ -87,6 +87,7 @@ class CardSimulator:
         with PcscReader(self.reader_name) as reader:
             result = reader.self_test()
         if not result.ok:
+            self.stop()
             raise ReaderUnavailable(
                 f"{result.reason}; the card simulator needs pcscd (pcscd -f -a) "
                 "and the vsmartcard-vpcd package"
