@@ -85,6 +85,8 @@ class PlateRegistry:
             if abs(len(plate) - len(text)) > self.max_distance:
                 continue
             d = edit_distance(text, plate)
+            if d > self.max_distance:
+                continue
             if d < best_distance:
                 best, best_distance = [plate], d
             elif d == best_distance:

@@ -83,8 +83,8 @@ SWAP_CONFIDENCE = 0.95
 # sticker, the edge of the frame); dropping it costs this factor.
 DROP_PENALTY = 0.5
 # A look-alike swap the recogniser itself did not consider halves a fit's score,
-# and more than two changed characters is no fit at all: a word such as "RENAULT"
-# fits ``LLLNLNN`` only by three swaps (A4, L1, T7).
+# and more than two changed characters (a dropped one counts) is no fit at all:
+# a word such as "RENAULT" fits ``LLLNLNN`` only by three swaps (A4, L1, T7).
 SWAP_PENALTY = 0.5
 MAX_SWAPS = 2
 
@@ -252,7 +252,14 @@ def _best_in_class(dist: Position, allowed: str) -> tuple[str, float, bool, bool
         if ch in allowed and p > best_p:
             best_char, best_p = ch, p
     twin = LOOK_ALIKES.get(top)
-    if top and top not in allowed and twin is not None and twin in allowed:
+    # The table speaks only where the recogniser gave the twin no real score of its own.
+    if (
+        top
+        and top not in allowed
+        and twin is not None
+        and twin in allowed
+        and dist.get(twin, 0.0) < 0.1 * dist[top]
+    ):
         swapped = dist[top] * SWAP_CONFIDENCE
         if swapped > best_p:
             best_char, best_p, from_table = twin, swapped, True
@@ -292,7 +299,7 @@ def fit(positions: Sequence[Position], region: Region, *, allow_drop: bool = Tru
         # Only a read that fits no format as it stands may lose one character.
         for i in range(len(positions)):
             seq = [p for j, p in enumerate(positions) if j != i]
-            for candidate in _fit_all(seq, region, DROP_PENALTY).values():
+            for candidate in _fit_all(seq, region, DROP_PENALTY, MAX_SWAPS - 1).values():
                 _keep_best(fits, candidate)
     # Rivals are weighed in tiers, and the first tier that has a fit decides:
     # listed formats as read, then listed formats with look-alike swaps, then the
@@ -318,7 +325,9 @@ def _keep_best(fits: dict[str, Fit], candidate: Fit) -> None:
         fits[candidate.text] = candidate
 
 
-def _fit_all(positions: Sequence[Position], region: Region, penalty: float) -> dict[str, Fit]:
+def _fit_all(
+    positions: Sequence[Position], region: Region, penalty: float, max_changes: int = MAX_SWAPS
+) -> dict[str, Fit]:
     """The best fit of every distinct text some format of the region allows."""
     fits: dict[str, Fit] = {}
     for fmt in region.formats:
@@ -326,7 +335,7 @@ def _fit_all(positions: Sequence[Position], region: Region, penalty: float) -> d
             if len(pattern) != len(positions):
                 continue
             text, confs, corrected, swaps = _fit_pattern(positions, pattern)
-            if not text or len(corrected) > MAX_SWAPS:
+            if not text or len(corrected) > max_changes:
                 continue
             if fmt.catch_all and not (
                 any(c.isdigit() for c in text) and any(c.isalpha() for c in text)

@@ -255,6 +255,44 @@ def write_set(
     return written
 
 
+def vehicle_frames(
+    text: str,
+    region: str,
+    rng: random.Random,
+    *,
+    frames: int = 4,
+    size: tuple[int, int] = (1280, 720),
+    faults: Faults | None = None,
+) -> list[Sample]:
+    """One vehicle approaching the camera: the same plate growing over ``frames`` frames."""
+    fonts = [p for p in (find_font([n]) for n in LATIN_FONTS) if p is not None]
+    style = Style(
+        colours=rng.choice(REGION_LOOKS.get(region, ("white",))),
+        font=rng.choice(fonts) if fonts else None,
+    )
+    plate = render_plate(text, style)
+    step = 120 // max(1, frames - 1)
+    return [
+        compose(plate, text, rng=rng, size=size, plate_width=140 + i * step, faults=faults)
+        for i in range(frames)
+    ]
+
+
+def write_feed(folder: Path, *, seed: int = 7, size: tuple[int, int] = (960, 540)) -> list[Path]:
+    """The camera simulator's default feed: three vehicles, four frames each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    plan = (("br", Faults()), ("eu", Faults(skew=0.5, blur=0.3)), ("us", Faults(night=0.5)))
+    written = []
+    for v, (region, faults) in enumerate(plan):
+        text = random_plate(region, rng)
+        for i, s in enumerate(vehicle_frames(text, region, rng, size=size, faults=faults)):
+            path = folder / f"vehicle{v}-{i}.jpg"
+            cv2.imwrite(str(path), s.frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
+            written.append(path)
+    return written
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lpr.render", description=__doc__)
     parser.add_argument("folder", type=Path)
@@ -264,7 +302,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--quality", type=int, default=90)
+    parser.add_argument("--feed", action="store_true", help="write the simulator's feed")
     args = parser.parse_args(argv)
+    if args.feed:
+        feed = write_feed(args.folder, seed=args.seed or 7)
+        print(f"wrote {len(feed)} simulator frames to {args.folder}")
+        return 0
     paths = write_set(
         args.folder,
         args.count,

@@ -15,7 +15,7 @@ alive, so a car waiting at the barrier is not announced again.
 
 The vote is per character position, among reads of the winning length: each read
 is evidence for its character with its confidence, and against the others
-(spread over the alphabet), and the posterior of the winning character is that
+(spread over a few look-alikes), and the posterior of the winning character is that
 position's confidence. Frames are treated as independent, which overstates
 agreement between frames sharing the same glare: ``min_frames`` and the cap on a
 single read's confidence keep that in check.
@@ -32,7 +32,10 @@ from enum import Enum
 from lpr.matching import edit_distance
 from lpr.types import Box, Reading
 
-ALPHABET_SIZE = 36
+# Where a misread goes: one of a few look-alikes, not anywhere in the alphabet.
+# Spreading it over all 36 symbols would make three agreeing reads at 50% look
+# certain; with three choices they make 80%.
+ALPHABET_SIZE = 3
 # No single frame is taken as certain, so one contrary frame always counts.
 MAX_READ_CONFIDENCE = 0.99
 MIN_READ_CONFIDENCE = 0.05
@@ -120,7 +123,7 @@ def _vote_position(group: list[Reading], pos: int) -> tuple[str, float]:
     top = max(log_like.values())
     mass = {ch: math.exp(v - top) for ch, v in log_like.items()}
     # Characters no read proposed share the rest of the alphabet.
-    rest = (ALPHABET_SIZE - len(seen)) * math.exp(sum(against) - top)
+    rest = max(0, ALPHABET_SIZE - len(seen)) * math.exp(sum(against) - top)
     best = max(mass, key=lambda ch: mass[ch])
     return best, mass[best] / (sum(mass.values()) + rest)
 

@@ -1,0 +1,44 @@
+"""CTC decoding reduced to a plate alphabet, on hand-made probability rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lpr.recognise import decode
+
+ALPHABET = "AB1"
+
+
+def steps(*rows: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of (blank, A, B, 1); whatever is left is "other" (a dash, a dot)."""
+    arr = np.array(rows, dtype=np.float64)
+    return arr[:, 1:], arr[:, 0]
+
+
+def test_repeats_collapse_and_blanks_split() -> None:
+    chars, blank = steps(
+        (0.0, 0.9, 0.05, 0.0),
+        (0.0, 0.8, 0.1, 0.0),  # the same A, still
+        (0.9, 0.0, 0.0, 0.0),
+        (0.0, 0.95, 0.0, 0.0),  # a second A after a blank
+        (0.0, 0.0, 0.1, 0.85),
+    )
+    read = decode(chars, blank, ALPHABET)
+    assert read.text == "AA1"
+    # A position keeps each character's best step.
+    assert read.positions[0]["A"] == 0.9
+    assert read.positions[0]["B"] == 0.1
+
+
+def test_separator_between_groups_is_dropped() -> None:
+    chars, blank = steps(
+        (0.0, 0.9, 0.0, 0.0),
+        (0.05, 0.0, 0.05, 0.0),  # mostly "other": a dash
+        (0.0, 0.0, 0.0, 0.95),
+    )
+    assert decode(chars, blank, ALPHABET).text == "A1"
+
+
+def test_all_blank_reads_nothing() -> None:
+    chars, blank = steps((1.0, 0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0))
+    assert decode(chars, blank, ALPHABET).positions == ()
