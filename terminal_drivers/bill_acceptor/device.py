@@ -98,6 +98,7 @@ class BillAcceptor:
         self._want_enabled: set[int] | None = None  # amounts; None = inhibited
         self._escrow_amount: int | None = None  # announced, not yet credited nor returned
         self._in_vend = False  # credited this vend valid already: only ACK repeats
+        self._stack_sent = False  # the note in escrow was told to stack
         self._fault: str = ""
         self._restored = False
 
@@ -261,7 +262,7 @@ class BillAcceptor:
                         detail="power returned with a note in the stacker: reconcile",
                     )
                 )
-            self._escrow_amount = None
+            self._take_escrow()
             self.reset()  # ID-003: after power-up the controller must send RESET
         elif status == Status.DISABLE and self._want_enabled is not None:
             self._apply_settings()  # after a reset or power cut the settings are gone
@@ -272,17 +273,22 @@ class BillAcceptor:
         elif status == Status.REJECTING and changed:
             code = data[0] if data else 0
             reason = REJECT_REASONS.get(code, f"reject code {code:02X}")
-            self._escrow_amount = None
+            self._take_escrow()
             events.append(BillEvent(BillEventKind.REJECTED, code=f"{code:02X}", detail=reason))
         elif status == Status.RETURNING and changed:
-            amount, self._escrow_amount = self._escrow_amount, None
+            amount = self._take_escrow()
             events.append(BillEvent(BillEventKind.RETURNED, amount=amount))
         elif status in (Status.ENABLE, Status.DISABLE) and self._escrow_amount is not None:
             # Back to idle with a note announced but never vended: it went back to
             # the customer (escrow timeout) or was lost; either way it is not money.
-            amount, self._escrow_amount = self._escrow_amount, None
+            amount = self._take_escrow()
             events.append(BillEvent(BillEventKind.RETURNED, amount=amount, detail="not vended"))
         return events
+
+    def _take_escrow(self) -> int | None:
+        """Forget the note in escrow (credited, returned or lost); returns its amount."""
+        amount, self._escrow_amount, self._stack_sent = self._escrow_amount, None, False
+        return amount
 
     def _on_escrow(self, status: Status, data: bytes) -> list[BillEvent]:
         events: list[BillEvent] = []
@@ -302,6 +308,7 @@ class BillAcceptor:
             self.hold()
         elif decision:
             self.stack()
+            self._stack_sent = True
         else:
             self.return_bill()
         return events
@@ -316,7 +323,7 @@ class BillAcceptor:
         if self._in_vend:
             return []  # the acceptor did not hear our ACK and repeats: already credited
         self._in_vend = True
-        amount, self._escrow_amount = self._escrow_amount, None
+        amount = self._take_escrow()
         if amount is None:
             self.log.error("vend valid with no escrow seen")
             return [BillEvent(BillEventKind.UNCERTAIN, detail="vend valid with no known escrow")]
@@ -327,9 +334,13 @@ class BillAcceptor:
         detail = FAULT_MESSAGES[fault]
         if status == Status.FAILURE and data:
             detail = f"{detail}: {FAILURE_CODES.get(data[0], f'code {data[0]:02X}')}"
-        if self._escrow_amount is not None:
+        if self._escrow_amount is not None and self._stack_sent:
+            # The note may already be in the box: only vend valid, after the fault
+            # is cleared, credits it; an acceptor back at idle without one did not.
+            detail += f" (a {self._escrow_amount} note was being stacked: not credited yet)"
+        elif self._escrow_amount is not None:
             detail += f" (a {self._escrow_amount} note in escrow was NOT credited)"
-            self._escrow_amount = None
+            self._take_escrow()
         self.log.error("%s", detail)
         return BillEvent(BillEventKind.FAULT, code=fault, detail=detail)
 

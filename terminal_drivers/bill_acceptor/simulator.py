@@ -76,7 +76,7 @@ class BillAcceptorSimulator(SerialSimulator):
         self._escrow_deadline = 0.0
         self._inserted: deque[int] = deque()
         self._ignore_acks = 0
-        self.stacked: list[int] = []  # amounts stacked and acknowledged, for tests
+        self.stacked: list[int] = []  # amounts that reached the cash box, for tests
         self.returned: list[int] = []
         self.last_status: Reply | None = None
 
@@ -201,6 +201,9 @@ class BillAcceptorSimulator(SerialSimulator):
                 self._stacker_jam_armed = False
                 self.jam = "stacker"  # the note never reaches the box: no vend valid
             else:
+                # The note is in the box: vend valid is owed until the controller ACKs.
+                self.cassette_count += 1
+                self.stacked.append(self.denominations[self._escrow_code])
                 self._steady = (Status.VEND_VALID, b"")
         return Status.ACK, b""
 
@@ -211,8 +214,6 @@ class BillAcceptorSimulator(SerialSimulator):
             self._ignore_acks -= 1  # the ACK is lost on the line: vend valid repeats
             return
         self._steady = None
-        self.cassette_count += 1
-        self.stacked.append(self.denominations[self._escrow_code])
         self._shown.append((Status.STACKED, b""))
 
     def _reset(self) -> None:
@@ -224,6 +225,12 @@ class BillAcceptorSimulator(SerialSimulator):
         if self._steady is not None and self._steady[0] in (Status.ESCROW, Status.HOLDING):
             self.returned.append(self.denominations[self._escrow_code])
         self._steady = None  # a reset returns a note in escrow and forgets a vend valid
+
+    @property
+    def busy(self) -> bool:
+        """A note is queued or on its way (tests poll until this is False)."""
+        with self.lock:
+            return bool(self._inserted or self._shown or self._steady or self._initializing)
 
     # -- control commands -------------------------------------------------------------
     def commands(self) -> dict[str, ControlCommand]:
@@ -267,9 +274,11 @@ class BillAcceptorSimulator(SerialSimulator):
         return {"jam": where}
 
     def _drop_note(self) -> None:
-        # A jam strands the note in the machine: it is neither stacked nor returned.
+        # A jam strands a note not yet stacked: it is neither stacked nor returned.
+        # A note already in the box keeps its vend valid, owed once the fault clears.
         self._shown.clear()
-        self._steady = None
+        if self._steady is None or self._steady[0] != Status.VEND_VALID:
+            self._steady = None
 
     def clear(self) -> dict[str, Any]:
         """A technician clears a jam or failure; the acceptor initialises again."""
@@ -298,7 +307,11 @@ class BillAcceptorSimulator(SerialSimulator):
         self._drop_note()
         return {"failure": f"{code:02X}"}
 
-    def power_cycle(self, bill_in_stacker: bool = False) -> dict[str, Any]:
+    def power_cycle(self, bill_in_stacker: bool | None = None) -> dict[str, Any]:
+        """Power cut and back; by default a note whose vend valid was never
+        acknowledged is reported as "power up with bill in stacker"."""
+        if bill_in_stacker is None:
+            bill_in_stacker = self._steady is not None and self._steady[0] == Status.VEND_VALID
         self._reset()
         self._initializing = 0
         status = Status.POWER_UP_BILL_IN_STACKER if bill_in_stacker else Status.POWER_UP
