@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +17,7 @@ from central.ledger.check import check
 from central.ledger.idempotency import run_once
 from central.ledger.operations import execute
 from central.ledger.plans import Context, DbResolver
-from tests.central.conftest import ESTATE
+from tests.central.conftest import ESTATE, DatabaseFactory
 
 UNITS = ["A-0101", "A-0102", "Z-9"]
 WALLETS = ["electricity", "services", "maintenance_fund", "beer"]
@@ -71,12 +68,6 @@ entry_bodies = st.one_of(
 )
 
 
-def _fresh(template: Path) -> tuple[Database, Path]:
-    folder = Path(tempfile.mkdtemp())
-    shutil.copyfile(template, folder / "l.sqlite3")
-    return Database.open(f"sqlite:///{folder / 'l.sqlite3'}", migrate=False), folder
-
-
 def _balances(db: Database) -> dict[str, int]:
     with db.read() as conn:
         return {
@@ -86,13 +77,13 @@ def _balances(db: Database) -> dict[str, int]:
         }
 
 
-def test_batch_equals_one_at_a_time(migrated_template: Path) -> None:
+def test_batch_equals_one_at_a_time(new_database: DatabaseFactory) -> None:
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.lists(st.tuples(st.integers(0, 12), entry_bodies), min_size=1, max_size=25))
     def run(raw: list[tuple[int, tuple[str, dict[str, Any]]]]) -> None:
         entries = [Entry(f"k{n}", op, body) for n, (op, body) in raw]
-        batch_db, d1 = _fresh(migrated_template)
-        single_db, d2 = _fresh(migrated_template)
+        batch_db = Database.open(new_database(), migrate=False)
+        single_db = Database.open(new_database(), migrate=False)
         try:
             with batch_db.write() as conn:
                 verdicts = apply_batch(
@@ -128,7 +119,5 @@ def test_batch_equals_one_at_a_time(migrated_template: Path) -> None:
         finally:
             batch_db.close()
             single_db.close()
-            shutil.rmtree(d1, ignore_errors=True)
-            shutil.rmtree(d2, ignore_errors=True)
 
     run()

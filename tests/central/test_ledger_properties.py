@@ -8,9 +8,6 @@ transaction restores every balance.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +28,7 @@ from central.errors import CentralError
 from central.ledger import operations as ops
 from central.ledger.check import check
 from central.ledger.idempotency import run_once
-from tests.central.conftest import ESTATE
+from tests.central.conftest import ESTATE, DatabaseFactory
 
 UNITS = ["A-0101", "A-0102", "B-0101"]
 WALLETS = ["electricity", "services", "maintenance_fund", "parking"]
@@ -39,14 +36,11 @@ amounts = st.integers(min_value=1, max_value=5000)
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    template: Path
+    new_database: DatabaseFactory
 
     def __init__(self) -> None:
         super().__init__()
-        self.dir = Path(tempfile.mkdtemp())
-        path = self.dir / "ledger.sqlite3"
-        shutil.copyfile(self.template, path)
-        self.db = Database.open(f"sqlite:///{path}", migrate=False)
+        self.db = Database.open(type(self).new_database(), migrate=False)
         self.n = 0
         self.done: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
         self.holds: list[str] = []
@@ -54,7 +48,6 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.db.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def balances(self) -> dict[str, int]:
         with self.db.read() as conn:
@@ -207,8 +200,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert row.balance - row.held >= row.floor, f"{row.code} passed its floor"
 
 
-def test_ledger_state_machine(migrated_template: Path) -> None:
-    LedgerMachine.template = migrated_template
+def test_ledger_state_machine(new_database: DatabaseFactory) -> None:
+    LedgerMachine.new_database = staticmethod(new_database)  # type: ignore[assignment]
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
@@ -221,14 +214,10 @@ def test_ledger_state_machine(migrated_template: Path) -> None:
 
 
 @pytest.mark.parametrize("amount", [1, 999, 1000])
-def test_emergency_credit_floor(migrated_template: Path, tmp_path: Path, amount: int) -> None:
-    path = tmp_path / "l.sqlite3"
-    shutil.copyfile(migrated_template, path)
-    db = Database.open(f"sqlite:///{path}", migrate=False)
+def test_emergency_credit_floor(db: Database, amount: int) -> None:
     with db.write() as conn:
         ctx = ops.Context(estate=ESTATE, idempotency_key="c1", actor="test")
         result = ops.charge(
             conn, ctx, unit="A-0101", purpose="electricity", amount=amount, currency="CNY"
         )
     assert result["balances"]["wallet:A-0101:electricity"] == -amount
-    db.close()

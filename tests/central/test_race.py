@@ -4,8 +4,6 @@ allows succeed, and no update is lost."""
 from __future__ import annotations
 
 import multiprocessing
-import shutil
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -15,7 +13,7 @@ from central.errors import Refused
 from central.ledger import operations as ops
 from central.ledger.check import check
 from central.ledger.idempotency import run_once
-from tests.central.conftest import ESTATE
+from tests.central.conftest import ESTATE, DatabaseFactory
 
 CHARGES_PER_PROCESS = 500
 ALLOWED = 613  # the wallet holds exactly this many charges: more than one process makes
@@ -48,10 +46,8 @@ def _charge_many(
     out.put((worker, succeeded, refused))
 
 
-def test_two_processes_never_overspend_a_wallet(migrated_template: Path, tmp_path: Path) -> None:
-    path = tmp_path / "race.sqlite3"
-    shutil.copyfile(migrated_template, path)
-    url = f"sqlite:///{path}"
+def test_two_processes_never_overspend_a_wallet(new_database: DatabaseFactory) -> None:
+    url = new_database()
     db = Database.open(url, migrate=False)
     with db.write() as conn:
         ctx = ops.Context(estate=ESTATE, idempotency_key="fund", actor="test")
