@@ -12,6 +12,7 @@ from lpr import evaluate
 from lpr.errors import LprError
 from lpr.reader import ACT_THRESHOLD, PlateReader, ReaderSettings
 from lpr.regions import REGIONS
+from lpr.voting import Decision
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     rd.add_argument("source", help="image file, video file, folder, camera index or URL")
     rd.add_argument("--frames", type=int, default=1, help="frames to read from a stream")
     common(rd)
+
+    wt = sub.add_parser("watch", help="read a stream with voting: one decision per vehicle")
+    wt.add_argument("source", nargs="?", default="sim://", help="as for read (default: sim://)")
+    wt.add_argument("--frames", type=int, default=0, help="stop after N frames (0: never)")
+    common(wt)
     return parser
 
 
@@ -52,6 +58,7 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"no labelled images in {args.folder}", file=sys.stderr)
         return 1
     reader = PlateReader(ReaderSettings(region=args.region, act_threshold=args.threshold))
+    reader.warm_up()
     outcomes = []
     for i, outcome in enumerate(evaluate.run(samples, reader.read), 1):
         outcomes.append(outcome)
@@ -94,11 +101,45 @@ def _read(args: argparse.Namespace) -> int:
     return 0 if found else 2
 
 
+def _watch(args: argparse.Namespace) -> int:
+    from lpr.capture import Health, open_source
+    from lpr.voting import PlateVoter, VoteSettings
+
+    reader = PlateReader(ReaderSettings(region=args.region, act_threshold=args.threshold))
+    voter = PlateVoter(VoteSettings(act_threshold=args.threshold))
+    last_health = Health.OK
+    now = 0.0
+    with open_source(args.source) as source:
+        for n, frame in enumerate(source.frames()):
+            if args.frames and n >= args.frames:
+                break
+            if frame.health is not last_health:
+                print(f"camera {frame.health.value} at frame {frame.index}", flush=True)
+                last_health = frame.health
+            now = frame.timestamp
+            for d in voter.update(reader.read(frame.image), now):
+                _print_decision(d)
+    for d in voter.flush(now + 3600.0):
+        _print_decision(d)
+    return 0
+
+
+def _print_decision(d: Decision) -> None:
+    verdict = "act" if d.actionable else "NOT ENOUGH TO ACT ON"
+    print(
+        f"vehicle {d.track_id}: {d.text} confidence {d.confidence:.3f} ({verdict}) "
+        f"after {d.frames} frame(s): {d.reason.value}",
+        flush=True,
+    )
+
+
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     try:
         if args.command == "eval":
             return _eval(args)
+        if args.command == "watch":
+            return _watch(args)
         return _read(args)
     except LprError as err:
         print(f"prepaid lpr: {err}", file=sys.stderr)

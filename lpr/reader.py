@@ -70,6 +70,13 @@ class PlateReader:
         self._sessions = models.load(self.settings.threads)
         self._index = AlphabetIndex(self._sessions.vocabulary, self.region.alphabet)
 
+    def warm_up(self) -> None:
+        """One pass on a blank frame at each budget: onnxruntime sizes its buffers on the
+        first run of a shape, which would otherwise land on the first real vehicle."""
+        blank = np.full((720, 1280, 3), 127, np.uint8)
+        self._pass(blank, self.settings.fast_budget)
+        self._pass(blank, self.settings.fine_budget)
+
     def read(self, frame: np.ndarray) -> list[Reading]:
         """All plates found, most confident first."""
         readings = self._pass(frame, self.settings.fast_budget)

@@ -143,3 +143,11 @@ def test_cli_rejects_unknown_region(tmp_path: Path, capsys: pytest.CaptureFixtur
     render.write_set(tmp_path, 1, seed=1)
     assert main(["eval", str(tmp_path), "--region", "mars"]) == 1
     assert "unknown region" in capsys.readouterr().err
+
+
+def test_cli_watch_decides_each_simulated_vehicle_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["watch", "sim://", "--region", "any"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("vehicle")]
+    # The shipped feed: three vehicles, four frames each.
+    assert len(lines) == 3
+    assert all("(act)" in ln for ln in lines)
