@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from importlib import metadata
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from central.api import errors, routes_auth, routes_estate, routes_ledger
 from central.auth.terminals import TerminalVerifier, no_terminals_enrolled
@@ -39,4 +41,42 @@ def create_app(
     app.include_router(routes_auth.router)
     app.include_router(routes_estate.router)
     app.include_router(routes_ledger.router)
+    _state_roles(app)
     return app
+
+
+def allowed_roles(route: APIRoute) -> frozenset[str] | None:
+    """The roles a route admits (``None``: a public route such as health or sign-in)."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        roles = getattr(dependency.call, "allowed_roles", None)
+        if roles is not None:
+            return frozenset(role.value for role in roles)
+        pending.extend(dependency.dependencies)
+    return None
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route, including those of included routers (which newer FastAPI
+    versions keep nested rather than copying into ``app.routes``)."""
+    found: list[APIRoute] = []
+    pending: list[Any] = list(app.routes)
+    while pending:
+        route = pending.pop(0)
+        if isinstance(route, APIRoute):
+            found.append(route)
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            pending.extend(nested.routes)
+    return found
+
+
+def _state_roles(app: FastAPI) -> None:
+    """Every endpoint says in the OpenAPI document who may call it."""
+    for route in api_routes(app):
+        if "Who may call it" in route.description:
+            continue  # a router shared by several apps (tests) is annotated once
+        roles = allowed_roles(route)
+        who = "anyone (no sign-in)" if roles is None else ", ".join(sorted(roles))
+        route.description = f"{route.description}\n\n**Who may call it:** {who}.".strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -12,6 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from central.audit import log as audit
 from central.auth import staff as staff_auth
 from central.auth.principal import Principal, Role
 from central.auth.terminals import TerminalVerifier, is_signed
@@ -61,6 +63,11 @@ def _bearer(db: Database, authorization: str) -> Principal:
 
 
 async def authenticate(request: Request) -> Principal:
+    principal = await _identify(request)
+    return replace(principal, remote=request.client.host if request.client else None)
+
+
+async def _identify(request: Request) -> Principal:
     db: Database = request.app.state.db
     if is_signed(request.headers):
         verifier: TerminalVerifier = request.app.state.terminal_verifier
@@ -111,17 +118,25 @@ def context(estate: Estate, principal: Principal, key: str) -> Context:
 def write(
     db: Database,
     *,
+    principal: Principal,
     key: str | None,
     operation: str,
     request: dict[str, Any],
     apply: Callable[[Connection], dict[str, Any]],
     status_code: int = 201,
+    subject: str | None = None,
+    before: Callable[[Connection], Any] | None = None,
 ) -> JSONResponse:
-    """Run one write exactly once per idempotency key, in one transaction."""
+    """Run one write exactly once per idempotency key, in one transaction.
+
+    A staff member's write is recorded in the audit log in that same
+    transaction: if the entry cannot be written, neither is the action.
+    """
     key = check_key(key)
     for attempt in (1, 2):
         try:
             with db.write() as conn:
+                prior = before(conn) if before else None
                 outcome = run_once(
                     conn,
                     key=key,
@@ -130,6 +145,16 @@ def write(
                     apply=lambda: apply(conn),
                     status_code=status_code,
                 )
+                if not outcome.replayed and principal.kind == "staff":
+                    audit.record(
+                        conn,
+                        principal,
+                        action=operation,
+                        subject=subject or request.get("unit"),
+                        before=prior,
+                        after={"request": request, "result": outcome.body},
+                        idempotency_key=key,
+                    )
             break
         except IntegrityError:
             # Another request with this key committed first: the second attempt
@@ -139,6 +164,7 @@ def write(
     log.info(
         "write",
         extra={
+            "actor": principal.actor,
             "operation": operation,
             "idempotency_key": key,
             "transaction_id": outcome.body.get("transaction_id"),

@@ -254,3 +254,16 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     server_time: str
     version: str
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    subject: str | None
+    remote: str | None
+    idempotency_key: str | None
+    before: Any
+    after: Any

@@ -47,6 +47,7 @@ def add_site(
 ) -> JSONResponse:
     return write(
         db,
+        principal=principal,
         key=key,
         operation="add_site",
         request=body.model_dump(),
@@ -63,6 +64,7 @@ def add_building(
 ) -> JSONResponse:
     return write(
         db,
+        principal=principal,
         key=key,
         operation="add_building",
         request=body.model_dump(),
@@ -80,6 +82,7 @@ def add_unit(
     """Add a unit; its seven wallets open with it."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="add_unit",
         request=body.model_dump(mode="json"),
@@ -196,6 +199,7 @@ def add_resident(
 ) -> JSONResponse:
     return write(
         db,
+        principal=principal,
         key=key,
         operation="add_resident",
         request=body.model_dump(),
@@ -213,6 +217,7 @@ def add_credential(
     """Register a card, plate or QR credential to a unit."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="add_credential",
         request=body.model_dump(),
@@ -238,9 +243,12 @@ def set_credential_status(
 
     return write(
         db,
+        principal=principal,
         key=key,
         operation="credential_status",
         request={"id": credential_id, **body.model_dump()},
         apply=apply,
+        subject=f"credential:{credential_id}",
+        before=lambda conn: {"status": registry.credential_status(conn, credential_id)},
         status_code=200,
     )

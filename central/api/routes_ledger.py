@@ -144,6 +144,7 @@ def top_up(
     """Put money into a wallet: cash at a kiosk, a provider payment, or the staff desk."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="top_up",
         request=body.model_dump(),
@@ -162,6 +163,7 @@ def charge(
     """Charge a wallet for a service; the money goes to that service's revenue."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="charge",
         request=body.model_dump(),
@@ -180,6 +182,7 @@ def transfer(
     """Move money between two wallets of one unit (never out of the maintenance fund)."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="transfer",
         request=body.model_dump(),
@@ -198,6 +201,7 @@ def refund(
     """Pay money back from a wallet, at the staff desk or through the provider it came by."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="refund",
         request=body.model_dump(),
@@ -216,9 +220,11 @@ def reversal(
     """Reverse a named transaction by posting its mirror image; nothing is edited."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="reversal",
         request=body.model_dump(),
+        subject=body.transaction_id,
         apply=lambda conn: _reversal(conn, context(estate, principal, key or ""), body),
     )
 
@@ -234,6 +240,7 @@ def place_hold(
     """Reserve money before the amount is known; capture or release it later."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="hold",
         request=body.model_dump(),
@@ -266,9 +273,11 @@ def capture_hold(
     """Charge the final amount of a hold (at most what it reserved) and free the rest."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="capture",
         request={"hold_id": hold_id, **body.model_dump()},
+        subject=hold_id,
         apply=lambda conn: ops.capture_hold(
             conn,
             context(estate, principal, key or ""),
@@ -292,9 +301,11 @@ def release_hold(
     """Free a hold without charging anything."""
     return write(
         db,
+        principal=principal,
         key=key,
         operation="release",
         request={"hold_id": hold_id},
+        subject=hold_id,
         apply=lambda conn: ops.release_hold(
             conn, context(estate, principal, key or ""), hold_id=hold_id
         ),

@@ -12,13 +12,16 @@ class Role(StrEnum):
     TECHNICIAN = "technician"
     AUDITOR = "auditor"
     TERMINAL = "terminal"
+    RESIDENT = "resident"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    kind: str  # staff | terminal
-    id: str  # the staff username or the terminal id
+    kind: str  # staff | terminal | resident
+    id: str  # the staff username, the terminal id, or the resident's id
     role: Role
+    remote: str | None = None  # the caller's address, for the audit log
+    unit: str | None = None  # a resident's household: the only unit they may see
 
     @property
     def actor(self) -> str:

@@ -205,3 +205,20 @@ api_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
 )
+
+# Every staff action: who, what, when, from where, before and after. Append-only:
+# triggers in the migration refuse UPDATE and DELETE on both databases.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(96), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("action", String(48), nullable=False, index=True),
+    Column("subject", String(96), nullable=True, index=True),
+    Column("remote", String(64), nullable=True),
+    Column("idempotency_key", String(128), nullable=True),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+)

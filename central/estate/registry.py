@@ -183,6 +183,13 @@ def add_credential(
     )
 
 
+def credential_status(conn: Connection, credential_id: int) -> str | None:
+    row = conn.execute(
+        select(credentials.c.status).where(credentials.c.id == credential_id)
+    ).first()
+    return None if row is None else str(row.status)
+
+
 def set_credential_status(conn: Connection, credential_id: int, status: str) -> None:
     if status not in CREDENTIAL_STATUSES:
         raise InvalidRequest(
