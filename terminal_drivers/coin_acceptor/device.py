@@ -42,6 +42,7 @@ DEVICE_NAME = "coin acceptor (ccTalk)"
 HOST_ADDRESS = 1
 COIN_ACCEPTOR_ADDRESS = 2  # the default address of the "coin acceptor" category
 BUFFER_EVENTS = 5
+INHIBITED = 2  # error code 2, "inhibited coin"
 # ccTalk part 1: a message whose next byte is more than 50 ms late is abandoned.
 INTER_BYTE_GAP = 0.05
 
@@ -275,11 +276,17 @@ class CoinAcceptor:
         if counter == 0:
             self.last_counter = 0
             if last == 0:
-                return []
+                # No event since the last reset, or a power cut the counter cannot
+                # show (0 before and after): the acceptor's master inhibit tells.
+                return self._settings_lost(full=False)
             self.log.warning("the acceptor was reset or powered up")
             self._apply_inhibits()
             return [CoinEvent(CoinEventKind.DEVICE_RESET)]
         events: list[CoinEvent] = []
+        if last == 0:
+            # Counting from a reset: a power cut since then would not show in the
+            # counter (it restarts from 0 too), but the lost inhibits do.
+            events += self._settings_lost(full=False)
         new = counter if last == 0 else (counter - last) % 255
         if new > BUFFER_EVENTS and counter <= BUFFER_EVENTS:
             # The counter went back to a small number: a reset we did not see
@@ -298,7 +305,34 @@ class CoinAcceptor:
         self.last_counter = counter
         for result_a, result_b in reversed(pairs[:new]):  # oldest first
             events.append(self._event(result_a, result_b))
+        if any(e.kind == CoinEventKind.REJECTED and e.code == INHIBITED for e in events):
+            # A coin refused as inhibited: did the acceptor lose our settings? The
+            # counter is already advanced, so these events must be returned anyway.
+            try:
+                events += self._settings_lost(full=True)
+            except DriverError as err:
+                self.log.warning("could not check the inhibits: %s", err)
         return events
+
+    def _settings_lost(self, *, full: bool) -> list[CoinEvent]:
+        """Compare the acceptor's inhibits with ours; after a reset we did not
+        order (a power cut), re-send them and report it, since buffered events
+        from before it are gone."""
+        wanted = self._enabled_positions
+        if wanted is None:
+            return []
+        master = self.transact(Header.REQUEST_MASTER_INHIBIT)
+        intact = bool(master and master[0] & 1)
+        if intact and full:
+            raw = self.transact(Header.REQUEST_INHIBIT_STATUS)
+            mask = raw[0] | (raw[1] << 8) if len(raw) >= 2 else 0
+            intact = {n + 1 for n in range(16) if mask & (1 << n)} == wanted
+        if intact:
+            return []
+        self.log.warning("the acceptor lost its inhibit settings: it was reset")
+        self._apply_inhibits()
+        detail = "the acceptor restarted: events before it may be lost, reconcile the cash box"
+        return [CoinEvent(CoinEventKind.DEVICE_RESET, detail=detail)]
 
     def _event(self, result_a: int, result_b: int) -> CoinEvent:
         if result_a == 0:

@@ -31,6 +31,9 @@ def test_enable_then_two_coins_and_a_reject() -> None:
                 reply(h("03 05 01 00 01 01 01 00 00 00 00")),
                 "229 -> counter 3: coin 1, reject, coin 5 (newest first)",
             ),
+            # Counting from counter 0: is the master inhibit still as we set it? (a
+            # power cut would have cleared it without the counter showing it)
+            Step(h("02 00 01 E3 1A"), reply(h("01")), "227 master inhibit -> 1, normal"),
             Step(
                 h("02 00 01 E5 18"),
                 reply(h("03 05 01 00 01 01 01 00 00 00 00")),
