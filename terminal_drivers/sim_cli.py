@@ -36,6 +36,14 @@ def main(argv: Sequence[str]) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Handlers first: whoever reads our output may stop us right after it.
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     simulator = create_simulator(args.device, baud=args.baud, pace=args.pace)
     endpoint = simulator.start()
     control = ControlServer(simulator, port=args.control_port)
@@ -48,13 +56,6 @@ def main(argv: Sequence[str]) -> int:
     print(f"control: {address}", flush=True)
     print(f'example: echo \'{{"cmd": "state"}}\' | socat - {address.replace("tcp://", "TCP:")}')
 
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     try:
         stop.wait()
     finally:

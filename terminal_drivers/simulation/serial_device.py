@@ -97,9 +97,9 @@ class SerialSimulator(abc.ABC):
         return {}
 
     # -- control --------------------------------------------------------------
-    def handle_command(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Run one control command: ``{"cmd": "insert", "value": 20}`` -> a JSON-able reply."""
-        table: dict[str, Command] = {
+    def command_table(self) -> dict[str, Command]:
+        """Every control command this simulator takes, by name."""
+        return {
             "drop_line": self.drop_line,
             "restore_line": self.restore_line,
             "garbage": self.send_garbage,
@@ -108,6 +108,10 @@ class SerialSimulator(abc.ABC):
             "state": self.state,
             **self.commands(),
         }
+
+    def handle_command(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one control command: ``{"cmd": "insert", "value": 20}`` -> a JSON-able reply."""
+        table = self.command_table()
         args = dict(request)
         name = args.pop("cmd", None)
         if name not in table:
