@@ -60,3 +60,10 @@ class Forbidden(CentralError):
 
     status = 403
     code = "forbidden"
+
+
+class Unavailable(CentralError):
+    """The server cannot do this now (a missing gateway, a provider down): try later."""
+
+    status = 503
+    code = "unavailable"

@@ -26,6 +26,8 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = True
     allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
+    sms_gateway_url: str = ""  # residents' sign-in codes; empty: the log (development only)
+    sms_gateway_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -55,6 +57,8 @@ class Settings:
                 token_ttl_s=int(e.get("PREPAID_TOKEN_TTL_S", defaults.token_ttl_s)),
                 log_level=e.get("PREPAID_LOG_LEVEL", defaults.log_level).upper(),
                 log_json=e.get("PREPAID_LOG_JSON", "1") not in ("0", "false", "no"),
+                sms_gateway_url=e.get("PREPAID_SMS_URL", ""),
+                sms_gateway_key=e.get("PREPAID_SMS_KEY", ""),
             ).validate()
         except ValueError as err:
             if isinstance(err, SettingsError):

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from central.api import errors, routes_auth, routes_estate, routes_ledger
+from central.api import errors, routes_auth, routes_estate, routes_ledger, routes_me
 from central.auth.terminals import TerminalVerifier, no_terminals_enrolled
 from central.db.database import Database
 from central.settings import Settings
@@ -41,6 +41,7 @@ def create_app(
     app.include_router(routes_auth.router)
     app.include_router(routes_estate.router)
     app.include_router(routes_ledger.router)
+    app.include_router(routes_me.router)
     _state_roles(app)
     return app
 

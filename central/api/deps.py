@@ -23,6 +23,7 @@ from central.estate import settings as estate_settings
 from central.estate.settings import Estate
 from central.ledger.idempotency import check_key, run_once
 from central.ledger.operations import Context
+from central.residents import login as resident_login
 from central.settings import Settings
 
 log = logging.getLogger("central.api")
@@ -59,6 +60,9 @@ def _bearer(db: Database, authorization: str) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("use 'Authorization: Bearer <token>'", code="invalid_token")
     with db.read() as conn:
+        resident = resident_login.principal_for(conn, token.strip())
+        if resident is not None:
+            return resident
         return staff_auth.principal_for(conn, token.strip())
 
 

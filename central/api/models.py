@@ -267,3 +267,23 @@ class AuditEntryOut(BaseModel):
     idempotency_key: str | None
     before: Any
     after: Any
+
+
+class PhoneIn(Body):
+    phone: Annotated[str, Field(min_length=6, max_length=32)]
+
+
+class CodeIn(Body):
+    phone: Annotated[str, Field(min_length=6, max_length=32)]
+    code: Annotated[str, Field(min_length=4, max_length=12)]
+
+
+class MeOut(BaseModel):
+    resident_id: int
+    unit: str
+
+
+class UsageDayOut(BaseModel):
+    wallet: str
+    day: date
+    charged: int

@@ -222,3 +222,26 @@ audit_log = Table(
     Column("before", Text, nullable=True),
     Column("after", Text, nullable=True),
 )
+
+# A resident signs in with a one-time code sent to their phone; only digests are kept.
+resident_codes = Table(
+    "resident_codes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+resident_tokens = Table(
+    "resident_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("resident_id", ForeignKey("residents.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)

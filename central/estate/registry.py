@@ -127,6 +127,14 @@ def unit_id(conn: Connection, code: str) -> int:
     return _id_of(conn, units, code, "unit")
 
 
+def normalise_phone(phone: str) -> str:
+    """``+86 139-0000-0000`` and ``+8613900000000`` are the same phone."""
+    cleaned = re.sub(r"[\s\-().]", "", phone)
+    if not re.fullmatch(r"\+?\d{6,16}", cleaned):
+        raise InvalidRequest("that is not a phone number", code="invalid_phone")
+    return cleaned
+
+
 def add_resident(
     conn: Connection,
     *,
@@ -143,7 +151,7 @@ def add_resident(
         insert(residents).values(
             unit_id=unit_id(conn, unit),
             name=name,
-            phone=phone,
+            phone=None if phone is None else normalise_phone(phone),
             email=email,
             language=language,
             role=role,

@@ -25,6 +25,8 @@ PUBLIC = {
     "/v1/health",
     "/v1/auth/token",
     "/v1/terminals/enrol",
+    "/v1/me/sign-in/code",
+    "/v1/me/sign-in/token",
     "/openapi.json",
     "/docs",
     "/docs/oauth2-redirect",
