@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -62,9 +63,25 @@ def simulator_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.name.startswith("sim-")}
 
 
+def open_ptys() -> set[str]:
+    """The ptys this process holds open (simulator masters and slaves, driver ports)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/dev/pts/") or target == "/dev/ptmx":
+            found.add(f"{fd}:{target}")
+    return found
+
+
 @pytest.fixture
 def no_leaked_threads() -> Iterator[None]:
-    before = simulator_threads()
+    """Fails a test that leaves a simulator thread or a pty open behind it."""
+    threads, ptys = simulator_threads(), open_ptys()
     yield
-    leaked = simulator_threads() - before
+    leaked = simulator_threads() - threads
     assert not leaked, f"simulator threads left running: {leaked}"
+    left_open = open_ptys() - ptys
+    assert not left_open, f"ptys left open: {left_open}"
