@@ -17,6 +17,8 @@ from types import FrameType
 
 from terminal_drivers.simulation.control import ControlServer
 from terminal_drivers.simulation.registry import SIMULATORS, create_simulator
+from terminal_drivers.simulation.serial_device import SerialSimulator
+from terminal_drivers.simulation.tcp_front import TcpFront
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pace", action="store_true", help="send bytes at the baud rate")
     parser.add_argument("--control-port", type=int, default=0, help="TCP port (0 = any free)")
     parser.add_argument("--link", help="also make this path a symlink to the pty")
+    parser.add_argument(
+        "--tcp", type=int, metavar="PORT", help="also serve the device on TCP (0 = any free port)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every frame")
     return parser
 
@@ -48,17 +53,25 @@ def main(argv: Sequence[str]) -> int:
     endpoint = simulator.start()
     control = ControlServer(simulator, port=args.control_port)
     address = control.start()
+    front = None
+    if args.tcp is not None and isinstance(simulator, SerialSimulator):
+        front = TcpFront(simulator, port=args.tcp)
+        front.start()
     if args.link:
         if os.path.islink(args.link):
             os.unlink(args.link)
         os.symlink(endpoint, args.link)
     print(f"device:  {args.link or endpoint}", flush=True)
     print(f"control: {address}", flush=True)
+    if front is not None:
+        print(f"network: {front.url}", flush=True)
     print(f'example: echo \'{{"cmd": "state"}}\' | socat - {address.replace("tcp://", "TCP:")}')
 
     try:
         stop.wait()
     finally:
+        if front is not None:
+            front.stop()
         control.stop()
         simulator.stop()
         if args.link and os.path.islink(args.link):

@@ -47,6 +47,7 @@ class SerialSimulator(abc.ABC):
         self._corrupt_next = 0
         self._swallow_next = 0
         self.received = bytearray()  # every byte the host sent, for tests
+        self.sinks: list[Callable[[bytes], object]] = []  # TCP fronts' connections
 
     # -- lifecycle ------------------------------------------------------------
     @property
@@ -156,6 +157,20 @@ class SerialSimulator(abc.ABC):
         return {"swallow_next": self._swallow_next}
 
     # -- the byte loop --------------------------------------------------------
+    def feed(self, data: bytes) -> bytes:
+        """Bytes from the host (over the pty or a TCP front) in, the answer out,
+        with the line faults applied."""
+        with self.lock:
+            if self.line_dropped:
+                return b""
+            self.received += data
+            try:
+                reply = self.on_bytes(data)
+            except Exception:  # a model bug must not kill the line: log and go on
+                log.exception("%s simulator failed on %s", self.name, data.hex(" "))
+                return b""
+            return self._apply_line_faults(reply) if reply else b""
+
     def _run(self) -> None:
         link = self._link
         assert link is not None
@@ -170,21 +185,8 @@ class SerialSimulator(abc.ABC):
                     return
                 time.sleep(0.01)
                 continue
-            if not data:
-                continue
-            with self.lock:
-                if self.line_dropped:
-                    continue
-                self.received += data
-                try:
-                    reply = self.on_bytes(data)
-                except Exception:  # a model bug must not kill the line: log and go on
-                    log.exception("%s simulator failed on %s", self.name, data.hex(" "))
-                    continue
-                if reply:
-                    reply = self._apply_line_faults(reply)
-            if reply:
-                self._write(reply)
+            if data and (reply := self.feed(data)):
+                self._send_pty(reply)
 
     def _apply_line_faults(self, reply: bytes) -> bytes:
         if self._swallow_next:
@@ -197,18 +199,32 @@ class SerialSimulator(abc.ABC):
             reply, self._garbage = self._garbage + reply, b""
         return reply
 
-    def _write(self, data: bytes) -> None:
+    def paced(self, write: Callable[[bytes], object], data: bytes) -> None:
+        """Send through ``write``, at the baud rate when pacing."""
+        if not self.pace:
+            write(data)
+            return
+        # Ptys and sockets deliver at memory speed; a real line takes
+        # bits_per_byte / baud seconds a byte.
+        per_byte = self.bits_per_byte / self.baud
+        for i in range(len(data)):
+            write(data[i : i + 1])
+            time.sleep(per_byte)
+
+    def _send_pty(self, data: bytes) -> None:
         link = self._link
         if link is None:
             return
         try:
-            if not self.pace:
-                os.write(link.master_fd, data)
-                return
-            # Ptys deliver at memory speed; a real line takes bits_per_byte/baud a byte.
-            per_byte = self.bits_per_byte / self.baud
-            for i in range(len(data)):
-                os.write(link.master_fd, data[i : i + 1])
-                time.sleep(per_byte)
+            self.paced(lambda chunk: os.write(link.master_fd, chunk), data)
         except OSError:
             log.debug("%s simulator: write failed (port closed?)", self.name, exc_info=True)
+
+    def _write(self, data: bytes) -> None:
+        """Bytes the device sends on its own (not an answer): to every connected host."""
+        self._send_pty(data)
+        for sink in list(self.sinks):
+            try:
+                self.paced(sink, data)
+            except OSError:
+                log.debug("%s simulator: a TCP host went away", self.name, exc_info=True)

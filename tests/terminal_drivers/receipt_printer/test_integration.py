@@ -10,6 +10,7 @@ import pytest
 from terminal_drivers.errors import CommunicationError, DeviceNeedsTechnician
 from terminal_drivers.receipt_printer.device import Receipt, ReceiptPrinter, self_test
 from terminal_drivers.receipt_printer.simulator import PrinterSimulator
+from terminal_drivers.simulation.tcp_front import TcpFront
 from terminal_drivers.transport import open_transport
 
 
@@ -139,3 +140,19 @@ def test_a_file_printer_is_unconfirmed(tmp_path: os.PathLike[str], receipt: Rece
     assert not result.confirmed
     with open(path, "rb") as out:
         assert b"Lotus Gardens" in out.read()
+
+
+def test_a_network_printer_over_socket_url(sim: PrinterSimulator, receipt: Receipt) -> None:
+    # A network receipt printer takes raw ESC/POS on TCP (port 9100 on real ones).
+    front = TcpFront(sim)
+    url = front.start()
+    try:
+        printer = ReceiptPrinter.open(url, status_timeout=0.2, print_timeout=0.5)
+        sim.paper_near_end()
+        result = printer.print_receipt(receipt)
+        printer.close()
+    finally:
+        front.stop()
+    assert result.printed, result.reason
+    assert result.warnings
+    assert len(sim.receipts) == 1
