@@ -177,3 +177,18 @@ def test_self_test_with_nothing_there() -> None:
         os.close(slave)
     assert not result.ok
     assert "no reply from ccTalk address 2 on /dev/pts/" in result.reason
+
+
+def test_a_dropped_line_and_recovery(ready: CoinAcceptor, sim: CoinAcceptorSimulator) -> None:
+    sim.drop_line()
+    sim.insert_coin(value=50)  # the coin drops while the host cannot hear the acceptor
+    with pytest.raises(CommunicationError):
+        ready.poll()
+    assert not ready.online
+    sim.restore_line()
+    events = ready.poll()
+    assert [e.kind for e in events] == [
+        CoinEventKind.COMMUNICATION_RESTORED,
+        CoinEventKind.CREDITED,
+    ]
+    assert credited(events) == [50]
