@@ -169,7 +169,10 @@ class SerialSimulator(abc.ABC):
             except Exception:  # a model bug must not kill the line: log and go on
                 log.exception("%s simulator failed on %s", self.name, data.hex(" "))
                 return b""
-            return self._apply_line_faults(reply) if reply else b""
+            reply = self._apply_line_faults(reply) if reply else b""
+            # What ``prepaid sim -v`` shows: the device's side of the wire.
+            log.debug("%s rx %s | tx %s", self.name, data.hex(" "), reply.hex(" ") or "-")
+            return reply
 
     def _run(self) -> None:
         link = self._link
