@@ -64,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("seed-demo", help="create the demo estate (48 units) in an empty database")
 
+    imp = sub.add_parser("import", help="import units, residents, credentials or vehicles from CSV")
+    imp.add_argument("kind", choices=["units", "residents", "credentials", "vehicles"])
+    imp.add_argument("file", type=argparse.FileType("r", encoding="utf-8-sig"))
+
+    exp = sub.add_parser("export", help="export units, residents, credentials or vehicles as CSV")
+    exp.add_argument("kind", choices=["units", "residents", "credentials", "vehicles"])
+    exp.add_argument("--output", "-o", type=argparse.FileType("w", encoding="utf-8"), default="-")
+
     token = sub.add_parser("token", help="issue a bearer token for a staff member (for scripts)")
     token.add_argument("username")
     token.add_argument("--password", help="default PREPAID_STAFF_PASSWORD, else asked")
@@ -93,6 +101,8 @@ def main(argv: Sequence[str]) -> int:
             "statement": _statement,
             "seed-demo": _seed_demo,
             "token": _token,
+            "import": _import,
+            "export": _export,
         }[args.action]
         return handler(settings, args)
     except CentralError as err:
@@ -256,4 +266,31 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             conn, username=args.username, password=password, ttl_s=settings.token_ttl_s
         )
     print(token)
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from central.estate.csv_io import ImportRefused, import_csv
+
+    text = args.file.read()
+    try:
+        with _open(settings).write() as conn:
+            count = import_csv(conn, args.kind, text)
+    except ImportRefused as err:
+        print(
+            f"{args.file.name}: {len(err.problems)} bad row(s); nothing was imported",
+            file=sys.stderr,
+        )
+        for problem in err.problems:
+            print(f"  line {problem.line}: {problem.reason}", file=sys.stderr)
+        return 1
+    print(f"imported {count} {args.kind} from {args.file.name}")
+    return 0
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from central.estate.csv_io import export_csv
+
+    with _open(settings).read() as conn:
+        args.output.write(export_csv(conn, args.kind))
     return 0

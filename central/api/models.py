@@ -287,3 +287,22 @@ class UsageDayOut(BaseModel):
     wallet: str
     day: date
     charged: int
+
+
+class MoveInIn(Body):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    language: Annotated[str, Field(max_length=16)] = "en"
+    role: Literal["owner", "tenant", "member"] = "owner"
+
+
+class MoveOutIn(Body):
+    resident_id: StrictInt
+    refund_method: Literal["staff_desk", "provider"] = "staff_desk"
+    refund_to: Annotated[str, Field(max_length=48)] = ""
+
+
+class ImportOut(BaseModel):
+    kind: str
+    imported: int

@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from central.api import models as m
-from central.api.deps import Db, EstateDep, IdempotencyKey, require, write
+from central.api.deps import Db, EstateDep, IdempotencyKey, context, require, write
 from central.api.routes_ledger import Responses
+from central.audit import log as audit
 from central.auth.principal import Principal, Role
 from central.db.schema import accounts
-from central.estate import registry
+from central.errors import InvalidRequest
+from central.estate import csv_io, occupancy, registry
 from central.ledger.statements import statement
 
 router = APIRouter(prefix="/v1", tags=["estate"])
@@ -252,3 +255,104 @@ def set_credential_status(
         before=lambda conn: {"status": registry.credential_status(conn, credential_id)},
         status_code=200,
     )
+
+
+@router.post("/units/{unit}/move-in", status_code=201, responses=Responses)
+def move_in(
+    unit: str,
+    body: m.MoveInIn,
+    db: Db,
+    estate: EstateDep,
+    principal: Annotated[Principal, Depends(ManagerRoles)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A new resident moves into a unit."""
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="move_in",
+        request={"unit": unit, **body.model_dump()},
+        apply=lambda conn: occupancy.move_in(
+            conn, context(estate, principal, key or ""), unit=unit, **body.model_dump()
+        ),
+    )
+
+
+@router.post("/units/{unit}/move-out", status_code=201, responses=Responses)
+def move_out(
+    unit: str,
+    body: m.MoveOutIn,
+    db: Db,
+    estate: EstateDep,
+    principal: Annotated[Principal, Depends(ManagerRoles)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A resident moves out: credentials revoked; when the household empties, money
+    left is refunded and debt stays with the departing resident, not the next occupant."""
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="move_out",
+        request={"unit": unit, **body.model_dump()},
+        apply=lambda conn: occupancy.move_out(
+            conn, context(estate, principal, key or ""), unit=unit, **body.model_dump()
+        ),
+    )
+
+
+@router.post("/residents/{resident_id}/erase", responses=Responses)
+def erase_resident(
+    resident_id: int,
+    db: Db,
+    principal: Annotated[Principal, Depends(ManagerRoles)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Erase a resident's name, phone and e-mail; the ledger keeps balancing."""
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="erase_resident",
+        request={"resident_id": resident_id},
+        apply=lambda conn: occupancy.erase(conn, resident_id),
+        status_code=200,
+        subject=f"resident:{resident_id}",
+    )
+
+
+@router.get("/registry/{kind}.csv", response_class=PlainTextResponse, responses=Responses)
+def export_registry(
+    kind: str, db: Db, principal: Annotated[Principal, Depends(ManagerRoles)]
+) -> PlainTextResponse:
+    """The registry as CSV: ``units``, ``residents``, ``credentials`` or ``vehicles``."""
+    with db.read() as conn:
+        text = csv_io.export_csv(conn, kind)
+    return PlainTextResponse(text, media_type="text/csv")
+
+
+@router.post("/registry/{kind}", response_model=m.ImportOut, responses=Responses)
+async def import_registry(
+    kind: str,
+    request: Request,
+    db: Db,
+    principal: Annotated[Principal, Depends(ManagerRoles)],
+) -> m.ImportOut:
+    """Import a CSV file (the export's columns). Any bad row: nothing imported, every
+    bad row reported with its line number."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidRequest("the file is not UTF-8 text", code="malformed_csv") from err
+
+    def run() -> int:
+        with db.write() as conn:
+            count = csv_io.import_csv(conn, kind, text)
+            audit.record(
+                conn, principal, action=f"import_{kind}", subject=kind, after={"rows": count}
+            )
+        return count
+
+    return m.ImportOut(kind=kind, imported=await run_in_threadpool(run))

@@ -15,6 +15,17 @@ from central.db.schema import audit_log
 from central.db.types import utcnow
 
 MAX_LIST = 1000
+# Residents' personal data never enters the audit log (it is append-only, so an
+# erasure could not reach it there): the entry keeps the resident's id instead.
+PERSONAL = frozenset({"name", "phone", "email"})
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "[personal data]" if k in PERSONAL else _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
 
 
 def record(
@@ -36,8 +47,12 @@ def record(
             subject=subject,
             remote=principal.remote,
             idempotency_key=idempotency_key,
-            before=None if before is None else json.dumps(before, default=str, sort_keys=True),
-            after=None if after is None else json.dumps(after, default=str, sort_keys=True),
+            before=None
+            if before is None
+            else json.dumps(_redact(before), default=str, sort_keys=True),
+            after=None
+            if after is None
+            else json.dumps(_redact(after), default=str, sort_keys=True),
         )
     )
 
