@@ -52,18 +52,23 @@ def _input_size(h: int, w: int, budget: int) -> tuple[int, int]:
     return nh, nw
 
 
-def probability_map(
-    session: ort.InferenceSession, frame: np.ndarray, budget: int
-) -> tuple[np.ndarray, float, float]:
-    """The detector's text probability map and the x, y scale back to the frame."""
+def preprocess(frame: np.ndarray, budget: int) -> tuple[np.ndarray, float, float]:
+    """The detector's input for ``frame`` and the x, y scale back to the frame."""
     h, w = frame.shape[:2]
     nh, nw = _input_size(h, w, budget)
     small = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA)
     x = small.astype(np.float32) * (2.0 / 255.0) - 1.0
-    x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), w / nw, h / nh
+
+
+def probability_map(
+    session: ort.InferenceSession, frame: np.ndarray, budget: int
+) -> tuple[np.ndarray, float, float]:
+    """The detector's text probability map and the x, y scale back to the frame."""
+    x, sx, sy = preprocess(frame, budget)
     out = session.run(None, {"x": x})[0]
     prob: np.ndarray = out[0, 0]
-    return prob, w / nw, h / nh
+    return prob, sx, sy
 
 
 def lines_from_map(prob: np.ndarray, sx: float, sy: float) -> list[TextLine]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lpr import models
+from lpr import sessions
 from lpr.detect import TextLine, detect_lines
 from lpr.recognise import AlphabetIndex, LineRead, crop_line, recognise
 from lpr.regions import Region, fit, get_region
@@ -37,6 +37,7 @@ class ReaderSettings:
     fine_budget: int = FINE_BUDGET
     act_threshold: float = ACT_THRESHOLD
     threads: int = 2
+    int8_detector: bool = True
 
 
 def _plate_like(line: TextLine) -> bool:
@@ -67,7 +68,7 @@ class PlateReader:
     def __init__(self, settings: ReaderSettings | None = None) -> None:
         self.settings = settings or ReaderSettings()
         self.region: Region = get_region(self.settings.region)
-        self._sessions = models.load(self.settings.threads)
+        self._sessions = sessions.load(self.settings.threads, self.settings.int8_detector)
         self._index = AlphabetIndex(self._sessions.vocabulary, self.region.alphabet)
 
     def warm_up(self) -> None:

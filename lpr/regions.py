@@ -202,11 +202,13 @@ def _any(regions: Iterable[Region]) -> Region:
 _BASE = {r.name: r for r in (_eu(), _us(), _br(), _cn())}
 REGIONS: dict[str, Region] = {**_BASE, "any": _any(_BASE.values())}
 ALIASES = {
-    "europe": "eu",
-    "usa": "us",
-    "brazil": "br",
-    "mercosur": "br",
-    "china": "cn",
+    **dict.fromkeys(
+        ("europe", "european", "eur", "de", "fr", "it", "es", "gb", "uk", "nl", "be", "pt", "pl"),
+        "eu",
+    ),
+    **dict.fromkeys(("usa", "american", "united states"), "us"),
+    **dict.fromkeys(("brazil", "brazilian", "mercosur"), "br"),
+    **dict.fromkeys(("china", "chinese", "mainland china"), "cn"),
     "all": "any",
 }
 

@@ -3,7 +3,8 @@
 The detector and recogniser are PP-OCRv6 (small) as shipped inside the rapidocr
 3.10.0 wheel: the files are found on disk through the installed package and
 opened with onnxruntime directly, so nothing is ever fetched at run time. Only
-the model files are used, not rapidocr's own pipeline.
+the model files are used, not rapidocr's own pipeline. The detector also ships
+here quantised to int8 (``models/det_int8.onnx``, made by ``lpr.train.quantize``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from lpr.errors import ModelError
 
 DETECTOR_FILE = "PP-OCRv6_det_small.onnx"
 RECOGNISER_FILE = "PP-OCRv6_rec_small.onnx"
+# The detector quantised to int8 by ``lpr.train.quantize``, shipped in this package.
+INT8_DETECTOR = "models/det_int8.onnx"
+OWN_MODELS = Path(__file__).parent
 
 
 def models_dir() -> Path:
@@ -52,9 +56,12 @@ def _open(path: Path, threads: int) -> ort.InferenceSession:
 
 
 @lru_cache(maxsize=4)
-def load(threads: int = 2) -> Sessions:
+def load(threads: int = 2, int8_detector: bool = True) -> Sessions:
+    """The sessions; the int8 detector when asked for and shipped, else the fp32 one."""
     folder = models_dir()
-    detector = _open(folder / DETECTOR_FILE, threads)
+    own = OWN_MODELS / INT8_DETECTOR
+    detector_path = own if int8_detector and own.is_file() else folder / DETECTOR_FILE
+    detector = _open(detector_path, threads)
     recogniser = _open(folder / RECOGNISER_FILE, threads)
     meta = recogniser.get_modelmeta().custom_metadata_map
     if "character" not in meta:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lpr import models, render
+from lpr import render, sessions
 from lpr.cli import main
 from lpr.evaluate import pick
 from lpr.reader import ACT_THRESHOLD, PlateReader, ReaderSettings
@@ -91,13 +91,13 @@ def test_reads_with_networking_unavailable(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     # Load the models afresh under the cut, not from an earlier test's cache.
-    models.load.cache_clear()
+    sessions.load.cache_clear()
     try:
         reader = PlateReader(ReaderSettings(region="br"))
         s = render.sample("br", random.Random(3))
         readings = reader.read(s.frame)
     finally:
-        models.load.cache_clear()
+        sessions.load.cache_clear()
     assert readings
     assert readings[0].text == s.text
     assert attempts == []

@@ -1,0 +1,1 @@
+"""Weights the project ships: the int8 text detector (see ``lpr.train.quantize``)."""
