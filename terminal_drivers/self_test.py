@@ -27,6 +27,7 @@ SELF_TESTS: dict[str, str] = {
     "coin-acceptor": "terminal_drivers.coin_acceptor.device:self_test",
     "printer": "terminal_drivers.receipt_printer.device:self_test",
     "card": "terminal_drivers.card_reader.device:self_test",
+    "relay-board": "terminal_drivers.relay_board.device:self_test",
 }
 
 

@@ -17,6 +17,7 @@ SIMULATORS: dict[str, str] = {
     "coin-acceptor": "terminal_drivers.coin_acceptor.simulator:create",
     "printer": "terminal_drivers.receipt_printer.simulator:create",
     "card": "terminal_drivers.card_reader.simulator:create",
+    "relay-board": "terminal_drivers.relay_board.simulator:create",
 }
 
 
