@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from central.api import errors, routes_auth, routes_estate, routes_ledger, routes_me
+from central.api.errors import ERROR_RESPONSES
 from central.auth.terminals import TerminalVerifier, no_terminals_enrolled
 from central.db.database import Database
 from central.settings import Settings
@@ -38,10 +39,14 @@ def create_app(
     app.state.db = db or Database.open(settings.database_url)
     app.state.terminal_verifier = terminal_verifier
     errors.install(app)
-    app.include_router(routes_auth.router)
-    app.include_router(routes_estate.router)
-    app.include_router(routes_ledger.router)
-    app.include_router(routes_me.router)
+    for router in (
+        routes_auth.router,
+        routes_estate.router,
+        routes_ledger.router,
+        routes_me.router,
+    ):
+        # Every route documents the error answers any route can give.
+        app.include_router(router, responses=ERROR_RESPONSES)
     _state_roles(app)
     return app
 

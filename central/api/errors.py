@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from central.api.models import ErrorOut
 from central.errors import CentralError
 
 log = logging.getLogger("central.api")
+
+_ERROR = {"model": ErrorOut, "description": "an error with a stable code and a message"}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: _ERROR for status in (400, 401, 403, 404, 409, 422, 500, 503)
+}
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

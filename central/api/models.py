@@ -190,7 +190,7 @@ class CredentialIn(Body):
     unit: Code
     kind: Literal["card", "plate", "qr"]
     value: Annotated[str, Field(min_length=2, max_length=64)]
-    resident_id: StrictInt | None = None
+    resident_id: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)] | None = None
 
 
 class CredentialStatusIn(Body):
@@ -298,7 +298,7 @@ class MoveInIn(Body):
 
 
 class MoveOutIn(Body):
-    resident_id: StrictInt
+    resident_id: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
     refund_method: Literal["staff_desk", "provider"] = "staff_desk"
     refund_to: Annotated[str, Field(max_length=48)] = ""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +21,8 @@ from central.estate import csv_io, occupancy, registry
 from central.ledger.statements import statement
 
 router = APIRouter(prefix="/v1", tags=["estate"])
+# Row ids fit a signed 64-bit integer on both databases.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 ManagerRoles = require(Role.MANAGER)
 ReadRoles = require(Role.MANAGER, Role.CASHIER, Role.AUDITOR)
@@ -232,7 +234,7 @@ def add_credential(
     "/credentials/{credential_id}/status", response_model=m.CreatedOut, responses=Responses
 )
 def set_credential_status(
-    credential_id: int,
+    credential_id: RowId,
     body: m.CredentialStatusIn,
     db: Db,
     principal: Annotated[Principal, Depends(ManagerRoles)],
@@ -304,7 +306,7 @@ def move_out(
 
 @router.post("/residents/{resident_id}/erase", responses=Responses)
 def erase_resident(
-    resident_id: int,
+    resident_id: RowId,
     db: Db,
     principal: Annotated[Principal, Depends(ManagerRoles)],
     key: IdempotencyKey = None,
@@ -322,14 +324,18 @@ def erase_resident(
     )
 
 
-@router.get("/registry/{kind}.csv", response_class=PlainTextResponse, responses=Responses)
+@router.get(
+    "/registry/{kind}.csv",
+    response_class=Response,
+    responses={**Responses, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def export_registry(
     kind: str, db: Db, principal: Annotated[Principal, Depends(ManagerRoles)]
-) -> PlainTextResponse:
+) -> Response:
     """The registry as CSV: ``units``, ``residents``, ``credentials`` or ``vehicles``."""
     with db.read() as conn:
         text = csv_io.export_csv(conn, kind)
-    return PlainTextResponse(text, media_type="text/csv")
+    return Response(text, media_type="text/csv")
 
 
 @router.post("/registry/{kind}", response_model=m.ImportOut, responses=Responses)
