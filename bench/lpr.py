@@ -160,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.dev.is_dir():
         evaluate_folder(args.dev, args.region, "Development set")
+        # The same photos when the region is not configured: every format competes.
+        evaluate_folder(args.dev, "any", "Development set, region not configured")
     else:
         print(f"\n(no development set at {args.dev}: skipped)")
     with tempfile.TemporaryDirectory() as tmp:

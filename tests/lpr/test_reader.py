@@ -151,3 +151,17 @@ def test_cli_watch_decides_each_simulated_vehicle_once(capsys: pytest.CaptureFix
     # The shipped feed: three vehicles, four frames each.
     assert len(lines) == 3
     assert all("(act)" in ln for ln in lines)
+
+
+def test_fp32_detector_still_reads() -> None:
+    # The int8 detector is the default; the fp32 one from the rapidocr wheel is the
+    # fallback for CPUs without integer dot-product units.
+    reader = PlateReader(ReaderSettings(region="br", int8_detector=False))
+    s = render.sample("br", random.Random(12))
+    readings = reader.read(s.frame)
+    assert readings
+    assert readings[0].text == s.text
+
+
+def test_int8_detector_ships_with_the_package() -> None:
+    assert (sessions.OWN_MODELS / sessions.INT8_DETECTOR).is_file()
