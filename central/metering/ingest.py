@@ -1,0 +1,604 @@
+"""Readings in, usage charged: the hot path, one database transaction per batch.
+
+For each meter, its readings in time order:
+
+- the same time again with the same value is a *duplicate* (answered, not stored
+  twice); another value at a time already stored is *rejected*;
+- a reading older than the last charged one is *placed* in the history: the
+  interval around it was already charged, so it moves no money;
+- a register lower than before is a *rollover* when wrapping past the register's
+  digits gives a plausible step, else a negative step, *held*; a step larger than
+  the meter could plausibly use in the time is *held* too. Held readings wait for
+  a manager to accept or correct them, and charge nothing until then;
+- otherwise the usage is priced (:mod:`domain.tariffs`), the sub-minor remainder
+  carried on the meter, and the charge posted to the unit's wallet for that
+  utility under the key ``reading:<serial>:<time>``. What the wallet's floor
+  cannot take (usage in friendly credit) goes to the unit's debt account.
+
+Accounts and meters are read once per batch and written in bulk, as the ledger's
+own batch does. Afterwards the wallets touched are checked for warnings and cuts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from central.db.schema import accounts, postings, transactions, units
+from central.estate.settings import Estate
+from central.ledger.batch import BatchAccounts
+from central.ledger.plans import Plan
+from central.ledger.posting import Leg, new_transaction_id
+from central.metering import notify, registry, supply
+from central.metering.tables import meters, readings
+from domain.metering_messages import Command, Reading, SupplyState
+from domain.money import split_minor
+from domain.tariffs import PeriodUsage, TariffError, price_usage, standing_charge
+from domain.wallets import Purpose, revenue_code, wallet_code
+
+CHUNK = 500
+
+
+@dataclass(slots=True)
+class MeterState:
+    id: int
+    serial: str
+    unit: str | None
+    utility: str
+    digits: int
+    multiplier: Decimal
+    power: str
+    transport: str
+    has_rate_registers: bool
+    supply_kind: str
+    tariff_code: str
+    wake_interval_s: int
+    max_per_hour: Decimal
+    status: str
+    installed_at: datetime
+    removed_at: datetime | None
+    last_value: Decimal
+    last_registers: dict[str, Decimal] | None
+    last_at: datetime
+    carry: Decimal
+    period: PeriodUsage
+    standing_through: date | None
+    desired_state: str
+    reported_state: str | None
+    changed: bool = False
+
+    def ref(self) -> supply.MeterRef:
+        return supply.MeterRef(
+            self.id,
+            self.serial,
+            self.unit,
+            self.utility,
+            self.power,
+            self.transport,
+            self.supply_kind,
+            self.desired_state,
+            self.wake_interval_s,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingVerdict:
+    serial: str
+    taken_at: str
+    verdict: str  # charged | placed | held | duplicate | rejected
+    usage: str | None = None
+    amount: int = 0
+    code: str | None = None
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "taken_at": self.taken_at,
+            "verdict": self.verdict,
+            "usage": self.usage,
+            "amount": self.amount,
+            "code": self.code,
+            "reason": self.reason,
+        }
+
+
+@dataclass(slots=True)
+class IngestResult:
+    verdicts: list[ReadingVerdict] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)  # to put on the wire after commit
+    cut: list[str] = field(default_factory=list)  # serials whose supply was cut or deferred
+
+
+def _chunks(items: Sequence[Any]) -> Any:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _load_meters(conn: Connection, serials: Sequence[str]) -> dict[str, MeterState]:
+    found: dict[str, MeterState] = {}
+    for chunk in _chunks(sorted(set(serials))):
+        rows = conn.execute(
+            select(meters, units.c.code.label("unit_code"))
+            .select_from(meters.outerjoin(units, units.c.id == meters.c.unit_id))
+            .where(meters.c.serial.in_(chunk))
+        ).all()
+        for r in rows:
+            found[r.serial] = MeterState(
+                id=r.id,
+                serial=r.serial,
+                unit=r.unit_code,
+                utility=r.utility,
+                digits=r.digits,
+                multiplier=Decimal(r.multiplier),
+                power=r.power,
+                transport=r.transport,
+                has_rate_registers=bool(r.has_rate_registers),
+                supply_kind=r.supply_kind,
+                tariff_code=r.tariff_code,
+                wake_interval_s=r.wake_interval_s,
+                max_per_hour=Decimal(r.max_per_hour),
+                status=r.status,
+                installed_at=r.installed_at,
+                removed_at=r.removed_at,
+                last_value=Decimal(r.last_value),
+                last_registers=None
+                if r.last_registers is None
+                else {k: Decimal(v) for k, v in json.loads(r.last_registers).items()},
+                last_at=r.last_at,
+                carry=Decimal(r.carry),
+                period=PeriodUsage(
+                    None if r.period_start is None else date.fromisoformat(r.period_start),
+                    Decimal(r.period_usage),
+                ),
+                standing_through=None
+                if r.standing_through is None
+                else date.fromisoformat(r.standing_through),
+                desired_state=r.desired_state,
+                reported_state=r.reported_state,
+            )
+    return found
+
+
+def _stored(
+    conn: Connection, batch: dict[str, list[Reading]], found: dict[str, MeterState]
+) -> dict[tuple[int, datetime], str]:
+    """Readings already stored at the batch's times: (meter id, time) -> value."""
+    stored: dict[tuple[int, datetime], str] = {}
+    ids = [found[s].id for s in batch if s in found]
+    if not ids:
+        return stored
+    earliest = min(r.taken_at for s in batch if s in found for r in batch[s])
+    for chunk in _chunks(ids):
+        for row in conn.execute(
+            select(readings.c.meter_id, readings.c.taken_at, readings.c.value).where(
+                readings.c.meter_id.in_(chunk), readings.c.taken_at >= earliest
+            )
+        ):
+            stored[(row.meter_id, row.taken_at)] = row.value
+    return stored
+
+
+def _step(meter: MeterState, value: Decimal, hours: Decimal) -> tuple[Decimal | None, str]:
+    """The register step to ``value``, rollover understood; None and why if it must be held."""
+    limit = meter.max_per_hour * max(hours, Decimal(1) / 60)
+    step = value - meter.last_value
+    if step < 0:
+        wrapped = value + Decimal(10) ** meter.digits - meter.last_value
+        if wrapped * meter.multiplier <= limit:
+            return wrapped, "rollover"
+        return None, f"the register went back from {meter.last_value} to {value}"
+    if step * meter.multiplier > limit:
+        return None, (
+            f"{step * meter.multiplier} in {hours:.2f} h is more than this meter can "
+            f"plausibly use ({meter.max_per_hour} an hour)"
+        )
+    return step, ""
+
+
+def _register_steps(
+    meter: MeterState, registers: dict[str, Decimal] | None
+) -> dict[str, Decimal] | None:
+    if not meter.has_rate_registers or registers is None or meter.last_registers is None:
+        return None
+    steps = {}
+    for name, value in registers.items():
+        before = meter.last_registers.get(name, Decimal(0))
+        step = value - before
+        if step < 0:
+            step += Decimal(10) ** meter.digits
+        steps[name] = step * meter.multiplier
+    return steps
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.readings: list[dict[str, Any]] = []
+        self.transactions: list[dict[str, Any]] = []
+        self.postings: list[dict[str, Any]] = []
+
+    def flush(self, conn: Connection, book: BatchAccounts, found: dict[str, MeterState]) -> None:
+        if self.transactions:
+            conn.execute(insert(transactions), self.transactions)
+            conn.execute(insert(postings), self.postings)
+        if self.readings:
+            conn.execute(insert(readings), self.readings)
+        changed = [
+            {"account_id": s.account.id, "delta": s.delta} for s in book.states.values() if s.delta
+        ]
+        if changed:
+            conn.execute(
+                update(accounts)
+                .where(accounts.c.id == bindparam("account_id"))
+                .values(balance=accounts.c.balance + bindparam("delta")),
+                changed,
+            )
+        for s in book.states.values():
+            s.delta = 0
+        rows = [
+            {
+                "meter_id": m.id,
+                "v_last_value": str(m.last_value),
+                "v_last_registers": None
+                if m.last_registers is None
+                else json.dumps({k: str(v) for k, v in m.last_registers.items()}),
+                "v_last_at": m.last_at,
+                "v_carry": str(m.carry),
+                "v_period_start": None if m.period.start is None else m.period.start.isoformat(),
+                "v_period_usage": str(m.period.usage),
+                "v_standing_through": None
+                if m.standing_through is None
+                else m.standing_through.isoformat(),
+                "v_last_seen_at": m.last_at,
+            }
+            for m in found.values()
+            if m.changed
+        ]
+        if rows:
+            conn.execute(
+                update(meters)
+                .where(meters.c.id == bindparam("meter_id"))
+                .values(
+                    last_value=bindparam("v_last_value"),
+                    last_registers=bindparam("v_last_registers"),
+                    last_at=bindparam("v_last_at"),
+                    carry=bindparam("v_carry"),
+                    period_start=bindparam("v_period_start"),
+                    period_usage=bindparam("v_period_usage"),
+                    standing_through=bindparam("v_standing_through"),
+                    last_seen_at=bindparam("v_last_seen_at"),
+                ),
+                rows,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """What pricing and supply need besides the readings; load once with :func:`environment`."""
+
+    estate: Estate
+    tariffs: dict[str, list[Any]]
+    policies: dict[str, registry.Policy]
+    holidays: frozenset[date]
+
+
+def environment(conn: Connection, estate: Estate) -> Environment:
+    return Environment(
+        estate,
+        registry.load_tariffs(conn),
+        registry.load_policies(conn),
+        registry.load_holidays(conn),
+    )
+
+
+def ingest(
+    conn: Connection,
+    env: Environment,
+    batch: Sequence[Reading],
+    *,
+    now: datetime,
+    actor: str = "system:metering",
+) -> IngestResult:
+    """Store, classify and charge a batch of readings inside the caller's transaction."""
+    result = IngestResult()
+    by_meter: dict[str, list[Reading]] = {}
+    positions: dict[str, list[int]] = {}
+    for i, reading in enumerate(batch):
+        by_meter.setdefault(reading.serial, []).append(reading)
+        positions.setdefault(reading.serial, []).append(i)
+    found = _load_meters(conn, list(by_meter))
+    stored = _stored(conn, by_meter, found)
+    book = BatchAccounts(conn, env.estate.currency)
+    codes = set()
+    for m in found.values():
+        if m.unit is not None:
+            codes.add(wallet_code(m.unit, Purpose(m.utility)))
+            codes.add(supply.debt_code(m.unit, m.utility))
+        codes.add(revenue_code(m.utility))
+    book.load(codes)
+    writer = _Writer()
+    zone = env.estate.zone
+    currency = env.estate.currency
+    verdicts: dict[int, ReadingVerdict] = {}
+    touched: dict[str, MeterState] = {}
+    for serial, items in by_meter.items():
+        meter = found.get(serial)
+        ordered = sorted(zip(positions[serial], items, strict=True), key=lambda p: p[1].taken_at)
+        for index, reading in ordered:
+            at = reading.taken_at.isoformat()
+
+            def verdict(
+                kind: str,
+                reason: str = "",
+                code: str | None = None,
+                *,
+                _i: int = index,
+                _s: str = serial,
+                _a: str = at,
+                **kw: Any,
+            ) -> None:
+                verdicts[_i] = ReadingVerdict(_s, _a, kind, code=code, reason=reason, **kw)
+
+            if meter is None:
+                verdict("rejected", f"no meter {serial!r} is registered", "unknown_meter")
+                continue
+            key = (meter.id, reading.taken_at)
+            if key in stored:
+                if Decimal(stored[key]) == reading.value:
+                    verdict("duplicate")
+                else:
+                    verdict("rejected", f"{stored[key]} was already read at {at}", "conflict")
+                continue
+            if meter.status != "active" or reading.taken_at <= meter.installed_at:
+                verdict("rejected", "the meter was not installed then", "not_installed")
+                continue
+            row = {
+                "meter_id": meter.id,
+                "taken_at": reading.taken_at,
+                "value": str(reading.value),
+                "registers": None
+                if reading.registers is None
+                else json.dumps({k: str(v) for k, v in reading.registers.items()}),
+                "usage": None,
+                "amount": 0,
+                "transaction_id": None,
+                "reason": "",
+                "received_at": now,
+            }
+            stored[key] = str(reading.value)
+            if reading.taken_at < meter.last_at:
+                row["status"] = "placed"
+                writer.readings.append(row)
+                verdict("placed", "inside an interval already charged")
+                continue
+            hours = Decimal(str((reading.taken_at - meter.last_at).total_seconds())) / 3600
+            step, why = _step(meter, reading.value, hours)
+            if step is None:
+                row["status"] = "held"
+                row["reason"] = why
+                writer.readings.append(row)
+                verdict("held", why, "held_for_review")
+                continue
+            try:
+                amount, usage = _charge(meter, env, reading, step, zone)
+            except TariffError as err:
+                verdict("rejected", str(err), "no_tariff")
+                stored.pop(key)
+                continue
+            minor, meter.carry = split_minor(amount, currency, meter.carry)
+            meter.last_value = reading.value
+            if reading.registers is not None:
+                meter.last_registers = dict(reading.registers)
+            meter.last_at = reading.taken_at
+            meter.changed = True
+            row["status"] = "charged"
+            row["usage"] = str(usage)
+            row["amount"] = minor
+            if minor > 0 and meter.unit is not None:
+                row["transaction_id"] = _post_usage(
+                    book, writer, meter, minor, usage, reading, now, actor
+                )
+                touched[serial] = meter
+            writer.readings.append(row)
+            verdict("charged", why, usage=str(usage), amount=minor)
+    writer.flush(conn, book, found)
+    result.verdicts = [verdicts[i] for i in range(len(batch))]
+    _after_charges(conn, env, book, touched, now, result)
+    seen = [s for s in by_meter if s in found]
+    for serial in seen:
+        r = max(by_meter[serial], key=lambda x: x.taken_at)
+        if r.supply is not None:
+            supply.report_state(
+                conn,
+                serial=serial,
+                state=r.supply,
+                at=r.taken_at,
+                command_id=None,
+                policies=env.policies,
+            )
+    return result
+
+
+def _charge(
+    meter: MeterState, env: Environment, reading: Reading, step: Decimal, zone: Any
+) -> tuple[Decimal, Decimal]:
+    usage = step * meter.multiplier
+    versions = env.tariffs.get(meter.tariff_code)
+    if not versions:
+        raise TariffError(f"tariff {meter.tariff_code!r} does not exist")
+    steps = _register_steps(meter, dict(reading.registers) if reading.registers else None)
+    priced = price_usage(
+        versions,
+        zone=zone,
+        start=meter.last_at,
+        end=reading.taken_at,
+        usage=usage if steps is None else sum(steps.values(), Decimal(0)),
+        period=meter.period,
+        registers=steps,
+    )
+    meter.period = priced.period
+    standing, meter.standing_through = standing_charge(
+        versions, zone=zone, through=meter.standing_through, upto=reading.taken_at
+    )
+    return priced.amount + standing, usage
+
+
+def _post_usage(
+    book: BatchAccounts,
+    writer: _Writer,
+    meter: MeterState,
+    minor: int,
+    usage: Decimal,
+    reading: Reading,
+    now: datetime,
+    actor: str,
+) -> str:
+    assert meter.unit is not None
+    wallet = book.states[wallet_code(meter.unit, Purpose(meter.utility))]
+    revenue = book.system(revenue_code(meter.utility), "revenue")
+    floor = wallet.account.floor if wallet.account.floor is not None else 0
+    room = max(0, wallet.balance - wallet.held - floor)
+    fit = min(minor, room)
+    legs = [Leg(revenue, minor)]
+    if fit:
+        legs.append(Leg(wallet.account, -fit))
+    if minor - fit:
+        debt = book.system(supply.debt_code(meter.unit, meter.utility), "debt")
+        legs.append(Leg(debt, -(minor - fit)))
+    book.admit(Plan("usage", legs))
+    transaction_id = new_transaction_id()
+    writer.transactions.append(
+        {
+            "id": transaction_id,
+            "kind": "usage",
+            "idempotency_key": f"reading:{meter.serial}:{reading.taken_at.isoformat()}",
+            "created_at": now,
+            "reverses_id": None,
+            "hold_id": None,
+            "method": None,
+            "actor": actor,
+            "terminal_id": None,
+            "memo": f"{usage} {registry.REGISTER_UNITS[meter.utility]} {meter.utility}, "
+            f"meter {meter.serial}",
+        }
+    )
+    writer.postings.extend(
+        {"transaction_id": transaction_id, "account_id": leg.account.id, "amount": leg.amount}
+        for leg in legs
+    )
+    return transaction_id
+
+
+def _after_charges(
+    conn: Connection,
+    env: Environment,
+    book: BatchAccounts,
+    touched: dict[str, MeterState],
+    now: datetime,
+    result: IngestResult,
+) -> None:
+    """Warnings and cut-offs for the wallets this batch charged."""
+    wallets: dict[str, tuple[str, str, int, int]] = {}
+    for meter in touched.values():
+        assert meter.unit is not None
+        state = book.states[wallet_code(meter.unit, Purpose(meter.utility))]
+        floor = state.account.floor if state.account.floor is not None else 0
+        available = state.balance - state.held
+        wallets[state.account.code] = (meter.unit, meter.utility, available, state.account.id)
+        if available <= floor and meter.desired_state == SupplyState.ON.value:
+            command = supply.request_cut(
+                conn,
+                meter.ref(),
+                now=now,
+                policy=env.policies[meter.utility],
+                holidays=env.holidays,
+                zone=env.estate.zone,
+                reason=f"{meter.utility} wallet at {available} (floor {floor})",
+            )
+            if command is not None:
+                result.cut.append(meter.serial)
+    notify.check_wallets(conn, env, list(wallets.values()), now=now)
+
+
+def review_held(
+    conn: Connection,
+    env: Environment,
+    *,
+    reading_id: int,
+    action: str,
+    value: Decimal | None,
+    now: datetime,
+    actor: str,
+) -> ReadingVerdict:
+    """A manager's decision on a held reading: accept it, correct its value, or reject it."""
+    from central.errors import InvalidRequest, NotFound
+
+    row = conn.execute(
+        select(readings, meters.c.serial)
+        .join(meters, meters.c.id == readings.c.meter_id)
+        .where(readings.c.id == reading_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"there is no reading {reading_id}", code="unknown_reading")
+    if row.status != "held":
+        raise InvalidRequest(f"reading {reading_id} is {row.status}, not held", code="not_held")
+    at = row.taken_at.isoformat()
+    if action == "reject":
+        conn.execute(
+            update(readings)
+            .where(readings.c.id == reading_id)
+            .values(status="rejected", reason=f"rejected by {actor}: {row.reason}"[:200])
+        )
+        return ReadingVerdict(row.serial, at, "rejected", reason="rejected on review")
+    if action not in ("accept", "correct") or (action == "correct" and value is None):
+        raise InvalidRequest("review: accept, correct (with a value) or reject", code="bad_review")
+    meter = _load_meters(conn, [row.serial])[row.serial]
+    if row.taken_at <= meter.last_at:
+        raise InvalidRequest(
+            "a later reading was charged since: correct the later one instead",
+            code="superseded",
+        )
+    new_value = value if action == "correct" and value is not None else Decimal(row.value)
+    step = new_value - meter.last_value
+    if step < 0:
+        step += Decimal(10) ** meter.digits
+    registers = (
+        None
+        if row.registers is None
+        else {k: Decimal(v) for k, v in json.loads(row.registers).items()}
+    )
+    reading = Reading(row.serial, row.taken_at, new_value, registers)
+    book = BatchAccounts(conn, env.estate.currency)
+    if meter.unit is not None:
+        book.load([wallet_code(meter.unit, Purpose(meter.utility))])
+    writer = _Writer()
+    amount, usage = _charge(meter, env, reading, step, env.estate.zone)
+    minor, meter.carry = split_minor(amount, env.estate.currency, meter.carry)
+    meter.last_value, meter.last_at, meter.changed = new_value, row.taken_at, True
+    if registers is not None:
+        meter.last_registers = registers
+    transaction_id = None
+    if minor > 0 and meter.unit is not None:
+        transaction_id = _post_usage(book, writer, meter, minor, usage, reading, now, actor)
+    writer.flush(conn, book, {meter.serial: meter})
+    conn.execute(
+        update(readings)
+        .where(readings.c.id == reading_id)
+        .values(
+            status="charged",
+            value=str(new_value),
+            usage=str(usage),
+            amount=minor,
+            transaction_id=transaction_id,
+            reason=f"{action}ed by {actor}",
+        )
+    )
+    result = IngestResult()
+    _after_charges(conn, env, book, {meter.serial: meter}, now, result)
+    return ReadingVerdict(row.serial, at, "charged", str(usage), minor)
