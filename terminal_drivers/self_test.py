@@ -28,6 +28,9 @@ SELF_TESTS: dict[str, str] = {
     "printer": "terminal_drivers.receipt_printer.device:self_test",
     "card": "terminal_drivers.card_reader.device:self_test",
     "relay-board": "terminal_drivers.relay_board.device:self_test",
+    "uid-reader": "terminal_drivers.uid_reader.device:self_test",
+    "qr-scanner": "terminal_drivers.qr_scanner.serial_scanner:self_test",
+    "qr-camera": "terminal_drivers.qr_scanner.camera:self_test",
 }
 
 

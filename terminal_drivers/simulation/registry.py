@@ -18,6 +18,8 @@ SIMULATORS: dict[str, str] = {
     "printer": "terminal_drivers.receipt_printer.simulator:create",
     "card": "terminal_drivers.card_reader.simulator:create",
     "relay-board": "terminal_drivers.relay_board.simulator:create",
+    "uid-reader": "terminal_drivers.uid_reader.simulator:create",
+    "qr-scanner": "terminal_drivers.qr_scanner.simulator:create",
 }
 
 
