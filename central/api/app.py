@@ -8,7 +8,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from central.api import errors, routes_auth, routes_estate, routes_ledger, routes_me
+from central.api import (
+    errors,
+    routes_auth,
+    routes_estate,
+    routes_ledger,
+    routes_me,
+    routes_metering,
+)
 from central.api.errors import ERROR_RESPONSES
 from central.auth.terminals import TerminalVerifier, no_terminals_enrolled
 from central.db.database import Database
@@ -43,6 +50,7 @@ def create_app(
         routes_auth.router,
         routes_estate.router,
         routes_ledger.router,
+        routes_metering.router,
         routes_me.router,
     ):
         # Every route documents the error answers any route can give.

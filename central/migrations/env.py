@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from central.db.schema import metadata
+from central.metering import tables as _metering_tables  # noqa: F401  (registers its tables)
 
 config = context.config
 engine = config.attributes.get("engine") or create_engine(
