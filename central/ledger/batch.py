@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
 from central.db.schema import accounts, idempotency_keys, postings, transactions
 from central.errors import CentralError, Conflict, Refused
@@ -189,10 +190,10 @@ class _Pending:
 
     def flush(self, conn: Connection, book: BatchAccounts) -> None:
         if self.transactions:
-            conn.execute(insert(transactions), self.transactions)
-            conn.execute(insert(postings), self.postings)
+            _bulk_insert(conn, transactions, self.transactions)
+            _bulk_insert(conn, postings, self.postings)
         if self.keys:
-            conn.execute(insert(idempotency_keys), self.keys)
+            _bulk_insert(conn, idempotency_keys, self.keys)
         changed = [
             {"account_id": s.account.id, "delta": s.delta} for s in book.states.values() if s.delta
         ]
@@ -206,6 +207,27 @@ class _Pending:
         for s in book.states.values():
             s.delta = 0
         self.transactions, self.postings, self.keys = [], [], []
+
+
+def _driver_value(value: Any, sqlite: bool) -> Any:
+    if isinstance(value, datetime):
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        # The text form SQLAlchemy's SQLite DATETIME type writes and reads back.
+        return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else naive
+    return value
+
+
+def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows through the driver's executemany: at 10,000 entries a batch,
+    SQLAlchemy's per-row parameter processing costs more than the database does."""
+    columns = list(rows[0])
+    sqlite = conn.dialect.name == "sqlite"
+    quote = conn.dialect.identifier_preparer.quote
+    marks = ", ".join(["?" if sqlite else "%s"] * len(columns))
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({marks})"
+    )
+    conn.exec_driver_sql(sql, [tuple(_driver_value(r[c], sqlite) for c in columns) for r in rows])
 
 
 def apply_batch(
