@@ -12,6 +12,7 @@ from central.api import (
     errors,
     routes_auth,
     routes_estate,
+    routes_facilities,
     routes_ledger,
     routes_me,
     routes_metering,
@@ -50,6 +51,7 @@ def create_app(
         routes_auth.router,
         routes_estate.router,
         routes_ledger.router,
+        routes_facilities.router,
         routes_metering.router,
         routes_me.router,
     ):

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from central.db.schema import metadata
+from central.facilities import tables as _facility_tables  # noqa: F401  (registers its tables)
 from central.metering import tables as _metering_tables  # noqa: F401  (registers its tables)
 
 config = context.config
