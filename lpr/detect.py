@@ -34,6 +34,11 @@ class TextLine:
     angle: float  # degrees, OpenCV's minAreaRect convention normalised so width >= height
     score: float
 
+    def widened(self, share: float) -> TextLine:
+        """The same line extended along its length by ``share`` of its height at each end."""
+        w, h = self.size
+        return TextLine(self.centre, (w + 2 * share * h, h), self.angle, self.score)
+
     def corners(self) -> np.ndarray:
         pts: np.ndarray = cv2.boxPoints((self.centre, self.size, self.angle))
         return pts

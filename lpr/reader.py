@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from lpr import sessions
@@ -27,6 +28,15 @@ FINE_BUDGET = 1024 * 576
 # The share of the lowest character confidence a reading needs to be acted on.
 ACT_THRESHOLD = 0.90
 MAX_LINES = 12
+# At the detector's coarse scale a line's box can clip the first or last
+# character, which the recogniser then drops without a trace ("PJK4867" read
+# "JK4867", which is a valid German format). Each line is also read from a crop
+# widened by this share of its height at both ends, and the wider read wins
+# when it is the narrow one with characters added at the ends.
+WIDEN = 0.35
+# How much more saturated (0-255) an added end must be than the plate's field to
+# be taken for a coloured band rather than more plate.
+BAND_SATURATION = 50.0
 MIN_TEXT_HEIGHT = 8.0
 
 
@@ -56,6 +66,27 @@ def _stacked(top: TextLine, bottom: TextLine) -> bool:
     return abs(tx - bx) < 0.3 * max(tw, bw) and 0.3 < tw / bw < 3.0
 
 
+def _extends(longer: str, shorter: str) -> bool:
+    """Whether ``longer`` is ``shorter`` with characters added at its ends."""
+    return len(longer) > len(shorter) and shorter in longer
+
+
+def _on_a_band(wide: np.ndarray, narrow: np.ndarray, left: bool) -> bool:
+    """Whether the widened crop's added end is a coloured band (the EU country code).
+
+    A European plate's blue band carries a country code ("D", "NL") that is no
+    part of the registration. Its colour sets it apart from the plate's white
+    or yellow field, which is how it is told from a clipped character.
+    """
+    w = wide.shape[1]
+    extra = max(1, (w - narrow.shape[1]) // 2)
+    end = wide[:, :extra] if left else wide[:, w - extra :]
+    field_sat = float(np.median(cv2.cvtColor(narrow, cv2.COLOR_BGR2HSV)[:, :, 1]))
+    # The mean, as the band may fill only part of the added end.
+    end_sat = float(np.mean(cv2.cvtColor(end, cv2.COLOR_BGR2HSV)[:, :, 1]))
+    return end_sat > field_sat + BAND_SATURATION
+
+
 def _union(a: Box, b: Box) -> Box:
     x0, y0 = min(a.x, b.x), min(a.y, b.y)
     x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
@@ -70,6 +101,7 @@ class PlateReader:
         self.region: Region = get_region(self.settings.region)
         self._sessions = sessions.load(self.settings.threads, self.settings.int8_detector)
         self._index = AlphabetIndex(self._sessions.vocabulary, self.region.alphabet)
+        self._catch_alls = {f.name for f in self.region.formats if f.catch_all}
 
     def warm_up(self) -> None:
         """One pass on a blank frame at each budget: onnxruntime sizes its buffers on the
@@ -93,7 +125,10 @@ class PlateReader:
         lines.sort(key=lambda ln: ln.score * ln.size[0] * ln.size[1], reverse=True)
         lines = lines[:MAX_LINES]
         crops = [crop_line(frame, ln.corners()) for ln in lines]
-        reads = recognise(self._sessions.recogniser, self._index, crops)
+        wide = [crop_line(frame, ln.widened(WIDEN).corners()) for ln in lines]
+        both = recognise(self._sessions.recogniser, self._index, crops + wide)
+        reads = both[: len(lines)]
+        wide_reads = both[len(lines) :]
         found: list[Reading] = []
         in_pairs: set[int] = set()
         for i, top in enumerate(lines):
@@ -107,10 +142,25 @@ class PlateReader:
                         found.append(reading)
                         in_pairs.update((i, j))
         for i, (line, read) in enumerate(zip(lines, reads, strict=True)):
-            reading = self._to_reading(read, line.box()) if i not in in_pairs else None
+            if i in in_pairs:
+                continue
+            reading = self._to_reading(read, line.box())
+            wider = self._to_reading(wide_reads[i], line.widened(WIDEN).box())
+            if wider is not None and (
+                reading is None
+                or (
+                    _extends(wider.text, reading.text)
+                    and not (self._catch_all(wider) and not self._catch_all(reading))
+                    and not _on_a_band(wide[i], crops[i], wider.text.index(reading.text) > 0)
+                )
+            ):
+                reading = wider
             if reading is not None:
                 found.append(reading)
         return _dedupe(found)
+
+    def _catch_all(self, reading: Reading) -> bool:
+        return reading.format_name in self._catch_alls
 
     def _to_reading(self, read: LineRead, box: Box, *, allow_drop: bool = True) -> Reading | None:
         if len(read.positions) < 4:

@@ -61,6 +61,7 @@ class Style:
     font: Path | None = None
     two_line_split: int = 0  # characters on the first line; 0 is a one-line plate
     char_height: int = 60
+    band: str = ""  # the country code of a blue EU band on the left ("D", "NL"); none if empty
 
 
 def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -90,14 +91,20 @@ def render_plate(text: str, style: Style) -> np.ndarray:
         line_glyphs.append(glyphs)
         widths.append(width)
     pad_x, pad_y = size // 2, size // 3
+    band_w = int(size * 0.7) if style.band else 0
     line_h = int(size * 1.25)
-    w = max(widths) + 2 * pad_x
+    w = max(widths) + 2 * pad_x + band_w
     h = line_h * len(lines) + 2 * pad_y
     img = Image.new("RGB", (w, h), bg[::-1])
     draw = ImageDraw.Draw(img)
+    if style.band:
+        draw.rectangle((0, 0, band_w, h), fill=(0, 51, 153))
+        small = _font(latin, size // 2 if len(style.band) < 2 else size // 3)
+        bx = (band_w - int(small.getlength(style.band))) // 2
+        draw.text((bx, h - pad_y - size // 2), style.band, font=small, fill=(255, 255, 255))
     draw.rectangle((2, 2, w - 3, h - 3), outline=ink[::-1], width=max(2, size // 20))
     for row, (glyphs, width) in enumerate(zip(line_glyphs, widths, strict=True)):
-        x = (w - width) // 2
+        x = band_w + (w - band_w - width) // 2
         y = pad_y + row * line_h
         for ch, font in glyphs:
             draw.text((x, y), ch, font=font, fill=ink[::-1])
@@ -199,6 +206,8 @@ def compose(
     return Sample(frame, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0)), text)
 
 
+EU_BANDS = ("D", "F", "I", "E", "NL", "B", "P", "PL", "A")
+
 REGION_LOOKS: dict[str, tuple[str, ...]] = {
     "br": ("grey", "white"),
     "eu": ("white", "yellow"),
@@ -222,6 +231,7 @@ def sample(
         colours=rng.choice(REGION_LOOKS.get(region, ("white",))),
         font=rng.choice(fonts) if fonts else None,
         two_line_split=(len(text) + 1) // 2 - 1 if two_line else 0,
+        band=rng.choice(EU_BANDS) if region == "eu" and rng.random() < 0.5 else "",
     )
     width = rng.randint(160, 260) if not two_line else rng.randint(130, 170)
     return compose(

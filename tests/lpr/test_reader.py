@@ -165,3 +165,15 @@ def test_fp32_detector_still_reads() -> None:
 
 def test_int8_detector_ships_with_the_package() -> None:
     assert (sessions.OWN_MODELS / sessions.INT8_DETECTOR).is_file()
+
+
+def test_eu_band_country_code_is_not_part_of_the_plate(reader: PlateReader) -> None:
+    rng = random.Random(4)
+    right = 0
+    for band in ("D", "NL", "B", "A", "F", "PL"):
+        text = render.random_plate("eu", rng)
+        plate = render.render_plate(text, render.Style(band=band))
+        s = render.compose(plate, text, rng=rng, plate_width=rng.randint(180, 260))
+        reading, _ = pick(reader.read(s.frame), s.box)
+        right += reading is not None and reading.text == text
+    assert right >= 5
