@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from central.fees import cli as fees_cli
 from central.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -75,11 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="issue a bearer token for a staff member (for scripts)")
     token.add_argument("username")
     token.add_argument("--password", help="default PREPAID_STAFF_PASSWORD, else asked")
+    fees_cli.add_parsers(sub)
     return p
 
 
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
+    if args.action == "fund" and args.fund_action == "verify":  # an owner's check: no database
+        return fees_cli.verify(args.statement, args.previous)
     try:
         settings = Settings.from_env()
     except SettingsError as err:
@@ -101,6 +105,8 @@ def main(argv: Sequence[str]) -> int:
             "statement": _statement,
             "seed-demo": _seed_demo,
             "token": _token,
+            "fees": lambda s, a: fees_cli.fees_command(_open(s), a),
+            "fund": lambda s, a: fees_cli.fund_command(lambda: _open(s), a),
             "import": _import,
             "export": _export,
         }[args.action]

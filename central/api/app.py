@@ -13,6 +13,7 @@ from central.api import (
     routes_auth,
     routes_estate,
     routes_facilities,
+    routes_fees,
     routes_ledger,
     routes_me,
     routes_metering,
@@ -54,6 +55,7 @@ def create_app(
         routes_facilities.router,
         routes_metering.router,
         routes_me.router,
+        routes_fees.router,
     ):
         # Every route documents the error answers any route can give.
         app.include_router(router, responses=ERROR_RESPONSES)
