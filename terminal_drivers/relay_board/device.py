@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -282,15 +283,25 @@ class RelayBoard:
             time.sleep(poll)
         return False
 
-    def release_one(self, relay: int, *, pulse: float = 0.3, timeout: float = 5.0) -> bool:
+    def release_one(
+        self,
+        relay: int,
+        *,
+        pulse: float = 0.3,
+        timeout: float = 5.0,
+        on_open: Callable[[], None] | None = None,
+    ) -> bool:
         """Pulse ``relay`` and watch the rotation sensor from before the pulse:
         True if a passage was seen within ``timeout`` s of the pulse.
 
         The sensor is watched during the pulse too: a quick person can turn the
-        arm before the contact opens again.
+        arm before the contact opens again. ``on_open`` is called as soon as the
+        board has confirmed the relay is on.
         """
         was_high = self.read_inputs().rotation
         self.set_relay(relay, True)
+        if on_open is not None:
+            on_open()
         started = time.monotonic()
         relay_on, passed = True, False
         try:

@@ -8,6 +8,7 @@ garbled request is dropped, never joined to the next one.
 
 Control commands: ``input`` (set one input), ``rotate`` (a passage: the
 rotation input high for ``ms``), ``vehicle``, ``fire_alarm``, ``arm_up``,
+``walk`` (people waiting: each passes when a relay opens),
 ``fail`` (answer exception 04 to the next requests), ``busy`` (exception 06),
 ``stuck`` (a relay welded on), ``power_cycle`` (every relay off).
 """
@@ -71,6 +72,7 @@ class RelayBoardSimulator(SerialSimulator):
         self.relay_log: list[tuple[float, int, bool]] = []
         self.passages = 0
         self._timers: list[threading.Timer] = []
+        self._walkers: list[tuple[int, int]] = []  # people waiting: (after_ms, ms)
 
     def stop(self) -> None:
         for timer in self._timers:
@@ -147,6 +149,10 @@ class RelayBoardSimulator(SerialSimulator):
             on = True
         if self.coils[address] != on:
             self.relay_log.append((time.monotonic(), relay, on))
+            if on and self._walkers:
+                # Someone was waiting at the arm: they push through once it is released.
+                after_ms, ms = self._walkers.pop(0)
+                self.rotate(ms=ms, after_ms=after_ms)
         self.coils[address] = on
 
     # -- control commands -------------------------------------------------------------
@@ -160,6 +166,7 @@ class RelayBoardSimulator(SerialSimulator):
             "fail": self.fail,
             "busy": self.busy,
             "stuck": self.stick,
+            "walk": self.walk,
             "power_cycle": self.power_cycle,
         }
 
@@ -203,6 +210,12 @@ class RelayBoardSimulator(SerialSimulator):
             self._later(after_ms / 1000, high)
         self._later((after_ms + ms) / 1000, low)
         return {"passages": self.passages}
+
+    def walk(self, people: int = 1, after_ms: int = 100, ms: int = 200) -> dict[str, Any]:
+        """``people`` wait at the turnstile: each pushes through ``after_ms`` after a
+        relay is switched on (the rotation input high for ``ms``)."""
+        self._walkers += [(after_ms, ms)] * people
+        return {"waiting": len(self._walkers)}
 
     def _later(self, delay: float, action: Any) -> None:
         timer = threading.Timer(delay, action)
