@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 TOPIC_ROOT = "prepaid/meters"
+MAX_REGISTER = Decimal(10) ** 12  # twelve digits: more than any household register shows
 
 
 class MessageError(ValueError):
@@ -76,8 +77,10 @@ def _decimal(value: Any, name: str) -> Decimal:
         number = Decimal(str(value))
     except InvalidOperation:
         raise MessageError(f"{name}: not a number: {value!r}") from None
-    if not number.is_finite() or number < 0:
-        raise MessageError(f"{name}: a register reads a finite, non-negative number")
+    if not number.is_finite() or number < 0 or number >= MAX_REGISTER:
+        raise MessageError(f"{name}: a register reads a number from 0 to under 10^12")
+    if number.as_tuple().exponent < -9:  # type: ignore[operator]
+        raise MessageError(f"{name}: at most 9 decimal places")
     return number
 
 

@@ -23,6 +23,8 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
+MAX_PRICE = Decimal(10) ** 6  # a unit price (or a day's standing charge) in major units
+
 
 class TariffError(ValueError):
     """A tariff that cannot price anything: fix its definition."""
@@ -93,8 +95,10 @@ class Tariff:
             if not named <= set(self.rates):
                 raise TariffError(f"windows name unknown rates: {named - set(self.rates)}")
         prices = [self.price, self.standing_daily, *(t.price for t in self.tiers)]
-        if any(p < 0 for p in [*prices, *self.rates.values()]):
-            raise TariffError("prices cannot be negative")
+        if any(not 0 <= p <= MAX_PRICE for p in [*prices, *self.rates.values()]):
+            raise TariffError(f"prices are from 0 to {MAX_PRICE} a unit")
+        if not (0 < len(self.code) <= 32 and self.code.isprintable()):
+            raise TariffError("a tariff code is 1 to 32 printable characters")
 
     def rate_at(self, local: time) -> str:
         for window in self.windows:
@@ -152,7 +156,7 @@ class Tariff:
                 default_rate=str(data.get("default_rate", "")),
                 standing_daily=Decimal(str(data.get("standing_daily", "0"))),
             )
-        except (KeyError, ValueError, TypeError, ArithmeticError) as err:
+        except (KeyError, ValueError, TypeError, ArithmeticError, AttributeError) as err:
             if isinstance(err, TariffError):
                 raise
             raise TariffError(f"not a tariff: {err}") from err

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from central.api.deps import Db, EstateDep, require
@@ -46,6 +46,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             bridge.stop()
 
 
+# A register value or a multiplier as text: digits, perhaps a fraction; never a float.
+DecimalText = Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,9})?$")]
+
 router = APIRouter(prefix="/v1/metering", tags=["metering"], lifespan=lifespan)
 
 ManagerRoles = require(Role.MANAGER)
@@ -67,42 +70,44 @@ Service = Annotated[MeteringService, Depends(service_of)]
 
 class MeterIn(BaseModel):
     serial: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    unit: str | None = None
+    unit: str | None = Field(None, max_length=32)
     utility: Literal["electricity", "water", "gas"]
-    tariff: str
+    tariff: str = Field(min_length=1, max_length=32)
     power: Literal["mains", "battery"] = "mains"
     transport: Literal["http", "mqtt"] = "http"
-    digits: int = 8
-    multiplier: str = "1"
+    digits: int = Field(8, ge=3, le=12)
+    multiplier: DecimalText = "1"
     has_rate_registers: bool = False
     supply_kind: Literal["relay", "valve", "none"] | None = None
-    wake_interval_s: int = 0
-    max_per_hour: str | None = None
-    start_value: str = "0"
-    installed_at: datetime | None = None
-    replaces: str | None = None
+    wake_interval_s: int = Field(0, ge=0, le=7 * 86400)
+    max_per_hour: DecimalText | None = None
+    start_value: DecimalText = "0"
+    installed_at: AwareDatetime | None = None
+    replaces: str | None = Field(None, max_length=64)
 
 
 class RemovalIn(BaseModel):
-    final_value: str
-    at: datetime | None = None
+    final_value: DecimalText
+    at: AwareDatetime | None = None
 
 
 class PolicyIn(BaseModel):
     mode: Literal["cut", "limit"] = "cut"
-    limit_w: int = 1000
+    limit_w: int = Field(1000, ge=100, le=100_000)
     friendly_start: time | None = None
     friendly_end: time | None = None
     friendly_weekends: bool = False
-    restore_threshold: int = 0
+    restore_threshold: int = Field(0, ge=0, le=10**9)
     recovery_percent: int = Field(25, ge=0, le=100)
-    low_thresholds: list[int] = Field(default_factory=lambda: [5000, 1000])
-    command_ttl_s: int = Field(2 * 86400, ge=60)
+    low_thresholds: list[Annotated[int, Field(ge=0, le=10**9)]] = Field(
+        default_factory=lambda: [5000, 1000], max_length=5
+    )
+    command_ttl_s: int = Field(2 * 86400, ge=60, le=90 * 86400)
 
 
 class HolidayIn(BaseModel):
     day: date
-    name: str
+    name: str = Field(max_length=100)
 
 
 class ReadingsIn(BaseModel):
@@ -115,7 +120,7 @@ class StatesIn(BaseModel):
 
 class ReviewIn(BaseModel):
     action: Literal["accept", "correct", "reject"]
-    value: str | None = None
+    value: DecimalText | None = None
 
 
 @router.post("/meters", status_code=201)

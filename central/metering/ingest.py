@@ -358,6 +358,9 @@ def ingest(
             if meter.status != "active" or reading.taken_at <= meter.installed_at:
                 verdict("rejected", "the meter was not installed then", "not_installed")
                 continue
+            if reading.value >= Decimal(10) ** meter.digits:
+                verdict("rejected", f"meter {serial} shows {meter.digits} digits", "out_of_range")
+                continue
             row = {
                 "meter_id": meter.id,
                 "taken_at": reading.taken_at,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import urllib.request
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -220,7 +221,7 @@ def _queue(
     ).all()
     unit_id = conn.execute(select(accounts.c.unit_id).where(accounts.c.id == account_id)).scalar()
     count = 0
-    crossing = now.strftime("%Y%m%dT%H%M%S%f")
+    crossing = uuid.uuid4().hex  # once per crossing is wallet_alerts' job; this names it
     for person in people:
         language = person.language if person.language in TEMPLATES else "en"
         subject, body = (t.format(**facts) for t in TEMPLATES[language])

@@ -236,10 +236,9 @@ def scan_top_ups(
     cursor = conn.execute(
         select(metering_cursors.c.position).where(metering_cursors.c.name == "top_ups")
     ).scalar()
-    if cursor is None:
-        start = conn.execute(select(postings.c.id).order_by(postings.c.id.desc()).limit(1)).scalar()
-        conn.execute(insert(metering_cursors).values(name="top_ups", position=start or 0))
-        cursor = start or 0
+    if cursor is None:  # the first scan reads the ledger from its start
+        conn.execute(insert(metering_cursors).values(name="top_ups", position=0))
+        cursor = 0
     rows = conn.execute(
         select(
             postings.c.id,

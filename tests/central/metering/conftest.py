@@ -65,12 +65,28 @@ def service(db: Database, clock: Clock) -> Iterator[MeteringService]:
         for tariff in (ELECTRICITY, WATER, GAS):
             registry.add_tariff(conn, tariff)
         start = T0 - timedelta(days=1)
-        registry.add_meter(conn, serial="E-1", unit="A-0101", utility="electricity",
-                           tariff="elec", installed_at=start, digits=5)
-        registry.add_meter(conn, serial="W-1", unit="A-0101", utility="water",
-                           tariff="water", installed_at=start)
-        registry.add_meter(conn, serial="G-1", unit="A-0101", utility="gas", tariff="gas",
-                           installed_at=start, power="battery", wake_interval_s=3600)
+        registry.add_meter(
+            conn,
+            serial="E-1",
+            unit="A-0101",
+            utility="electricity",
+            tariff="elec",
+            installed_at=start,
+            digits=5,
+        )
+        registry.add_meter(
+            conn, serial="W-1", unit="A-0101", utility="water", tariff="water", installed_at=start
+        )
+        registry.add_meter(
+            conn,
+            serial="G-1",
+            unit="A-0101",
+            utility="gas",
+            tariff="gas",
+            installed_at=start,
+            power="battery",
+            wake_interval_s=3600,
+        )
     svc = MeteringService(db, clock=clock)
     yield svc
     svc.stop()

@@ -11,7 +11,7 @@ from central.db.database import Database
 from central.db.schema import accounts
 from central.metering import ingest
 from central.metering.service import MeteringService
-from central.metering.tables import meters
+from central.metering.tables import meters, readings
 from tests.central.metering.conftest import T0, Clock, pay, reading
 
 
@@ -36,7 +36,7 @@ def test_charge_carries_the_remainder(db: Database, service: MeteringService) ->
     assert balance(db, "wallet:A-0101:electricity") == 10_000 - 123
     with db.read() as conn:
         carry = conn.execute(select(meters.c.carry).where(meters.c.serial == "E-1")).scalar()
-    assert Decimal(carry) == Decimal("0.46")
+    assert Decimal(str(carry)) == Decimal("0.46")
 
 
 def test_duplicates_apply_once(db: Database, service: MeteringService) -> None:
@@ -82,14 +82,25 @@ def test_implausible_jump_held_then_accepted(
     # A manager corrects a later held one: charged at the corrected value.
     assert verdicts(service, reading("E-1", T0 + timedelta(hours=2), "900")) == ["held"]
     with db.write() as conn:
-        held_id = conn.execute(
-            select(ingest.readings.c.id).where(ingest.readings.c.status == "held")
-            .order_by(ingest.readings.c.taken_at.desc())
-        ).scalars().first()
+        held_id = (
+            conn.execute(
+                select(readings.c.id)
+                .where(readings.c.status == "held")
+                .order_by(readings.c.taken_at.desc())
+            )
+            .scalars()
+            .first()
+        )
         assert held_id is not None
-        out = ingest.review_held(conn, service.environment(), reading_id=held_id,
-                                 action="correct", value=Decimal("12"), now=clock(),
-                                 actor="staff:boss")
+        out = ingest.review_held(
+            conn,
+            service.environment(),
+            reading_id=held_id,
+            action="correct",
+            value=Decimal("12"),
+            now=clock(),
+            actor="staff:boss",
+        )
     assert out.verdict == "charged"
     assert balance(db, "wallet:A-0101:electricity") == 100_000 - 740  # 12 kWh = 740.76
 
