@@ -1,0 +1,956 @@
+"""The kiosk controller: owns the devices, the journal and the server; screens only show.
+
+One thread calls :meth:`KioskController.step` a few times a second: it runs the
+intents the screens queued (``submit``), polls the devices the current screen
+needs, enforces the timeouts and pushes pending top-ups to the server. After
+each step, listeners get the new :class:`KioskView` (an immutable snapshot) when
+it changed. Tests call ``step`` and the intent methods directly, without a window.
+
+Money rules (DESIGN.md): a note counts only on the acceptor's vend valid (the
+driver's ``CREDITED``), a coin on the acceptor's credit event; each is
+journalled before the counter on screen moves; "finish" (or a timeout, or the
+next start after a crash) journals one top-up of everything stacked, then tells
+the server; offline, it stays pending and the sync applies it later, once, by
+its idempotency key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.money import Money
+from kiosk.devices import BILL, CARD, COIN, PRINTER, DeviceHealth, Devices
+from kiosk.gateway import CentralGateway, CentralRefused, CentralUnavailable, WalletBalance
+from kiosk.journal import LocalJournal, TopUpEntry
+from kiosk.settings import KioskSettings
+from kiosk.tokens import QrTokenVerifier, ereceipt_token
+from terminal_drivers.bill_acceptor.device import BillEvent, BillEventKind
+from terminal_drivers.card_reader.errors import (
+    CardNotGenuine,
+    CardNotSupported,
+    CardRemoved,
+    NoCard,
+    ReaderUnavailable,
+)
+from terminal_drivers.card_reader.estate_app import Assurance
+from terminal_drivers.coin_acceptor.device import CoinEvent, CoinEventKind
+from terminal_drivers.errors import CommunicationError, DriverError
+from terminal_drivers.receipt_printer.device import Receipt
+
+log = logging.getLogger(__name__)
+
+WALLET_ORDER = (
+    "electricity",
+    "water",
+    "gas",
+    "parking",
+    "property_fee",
+    "maintenance_fund",
+    "services",
+)
+TOP_UP_WALLETS = ("electricity", "water", "gas", "parking", "services")
+CREDENTIAL_REFRESH_S = 300.0
+
+
+class Screen(StrEnum):
+    IDLE = "idle"
+    IDENTIFY = "identify"
+    OVERVIEW = "overview"
+    TOP_UP = "top_up"
+    RECEIPT = "receipt"
+    OUT_OF_SERVICE = "out_of_service"
+    TECHNICIAN = "technician"
+
+
+class WalletState(StrEnum):
+    OK = "ok"
+    LOW = "low"
+    EMERGENCY = "emergency"  # below zero, living on the emergency credit
+    CUT_OFF = "cut_off"  # nothing left to spend: the supply is off until a top-up
+    UNKNOWN = "unknown"  # offline and no snapshot
+
+
+# The messages the controller hands the screens. Each is a gettext msgid (English)
+# with ``{name}`` fields filled from ``KioskView.message_args`` after translation.
+MESSAGES = {
+    "reading": "Reading your card…",
+    "card_unknown": "This card is not registered here. Please contact the management office.",
+    "card_lost": "This card has been reported lost. Please contact the management office.",
+    "card_revoked": "This card is no longer valid. Please contact the management office.",
+    "card_clone": "This card could not be verified and cannot be used.",
+    "card_low_assurance": "This card cannot be used at the kiosk. Please use your resident card "
+    "or the QR code in the app.",
+    "card_removed": "The card was taken away too soon. Please tap it again and hold it still.",
+    "qr_unknown": "This QR code is not a resident code.",
+    "qr_forged": "This QR code is not valid.",
+    "qr_expired": "This QR code has expired. Please refresh it in the app.",
+    "qr_replayed": "This QR code has already been used. Please refresh it in the app.",
+    "no_change": "This kiosk gives no change: everything you insert is credited to the wallet.",
+    "note_refused": "That note was refused. Please try another note.",
+    "note_returned": "That note was returned.",
+    "limit_reached": "The limit for one top-up has been reached: press Finish.",
+    "cash_box_full": "The cash box is full: notes are not accepted now.",
+    "notes_unavailable": "Notes are not accepted right now.",
+    "coins_unavailable": "Coins are not accepted right now.",
+    "coin_refused": "That coin was refused.",
+    "printed": "Your receipt has been printed.",
+    "paper_out": "The printer is out of paper. Scan this code for your e-receipt.",
+    "printer_failed": "The printer is not working. Scan this code for your e-receipt.",
+    "pending": "Credited at this kiosk; the balance will update when the server is reachable.",
+    "pin_wrong": "Wrong PIN.",
+}
+
+
+@dataclass(frozen=True)
+class WalletView:
+    purpose: str
+    balance: int | None
+    available: int | None
+    state: WalletState
+    pending: int = 0  # credited here, not yet applied by the server
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    seq: int
+    reference: str
+    wallet: str
+    amount: int
+    method: str
+    balance_after: int | None  # None: pending
+    printed: bool
+    problem: str
+    ereceipt_url: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KioskView:
+    screen: Screen = Screen.IDLE
+    language: str = "en"
+    online: bool = True
+    estate_name: str = ""
+    estate_phone: str = ""
+    notices: tuple[str, ...] = ()
+    currency: str = "CNY"
+    message: str = ""  # a MESSAGES key, or ""
+    message_args: tuple[tuple[str, str], ...] = ()
+    unit: str = ""
+    card: str = ""  # masked
+    wallets: tuple[WalletView, ...] = ()
+    balances_at: datetime | None = None  # when the balances were read (offline: snapshot age)
+    last_top_up: tuple[str, int] | None = None  # (wallet, amount) at this kiosk
+    selected_wallet: str = ""
+    top_up_wallets: tuple[str, ...] = TOP_UP_WALLETS
+    preset_amounts: tuple[int, ...] = ()
+    target: int = 0  # a preset amount chosen, 0 = insert what you like
+    cash_active: bool = False
+    notes_accepted: bool = False
+    coins_accepted: bool = False
+    inserted: int = 0
+    stacked: tuple[int, ...] = ()
+    cue: int = 0  # grows by one per stacked note or coin: the screen beeps
+    limit: int = 0
+    qr_payment: bool = False
+    card_identification: bool = True
+    qr_identification: bool = True
+    receipt: ReceiptView | None = None
+    devices: tuple[DeviceHealth, ...] = ()
+    backlog: int = 0
+    cash_counts: tuple[tuple[int, int], ...] = ()
+
+
+def mask_card(card_number: str) -> str:
+    return "*" * max(0, len(card_number) - 4) + card_number[-4:] if card_number else ""
+
+
+def wallet_state(balance: int, available: int, low: int) -> WalletState:
+    if available <= 0:
+        return WalletState.CUT_OFF
+    if balance < 0:
+        return WalletState.EMERGENCY
+    if balance < low:
+        return WalletState.LOW
+    return WalletState.OK
+
+
+@dataclass
+class _Session:
+    """Who is at the kiosk now; gone when the screen goes back to idle."""
+
+    unit: str
+    card: str
+    method: str  # "card" or "qr"
+    wallets: list[WalletBalance] = field(default_factory=list)
+    balances_at: datetime | None = None
+    cash_id: str = ""
+    stacked: list[int] = field(default_factory=list)
+
+
+class KioskController:
+    def __init__(
+        self,
+        settings: KioskSettings,
+        *,
+        gateway: CentralGateway,
+        journal: LocalJournal,
+        devices: Devices,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.journal = journal
+        self.devices = devices
+        self.clock = clock
+        self.wall = wall
+        self.qr = QrTokenVerifier(settings.qr_token_key)
+        self._directory_key = hashlib.sha256(
+            b"credential-directory:" + settings.card_master_key + settings.terminal_id.encode()
+        ).digest()
+        self._intents: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self._listeners: list[Callable[[KioskView], None]] = []
+        self._view = KioskView(
+            estate_name=settings.estate_name,
+            estate_phone=settings.estate_phone,
+            notices=settings.notices,
+            currency=settings.currency,
+            language=settings.languages[0],
+            preset_amounts=settings.preset_amounts,
+            limit=settings.max_cash_per_session,
+        )
+        self._published: KioskView | None = None
+        self._session: _Session | None = None
+        self._last_activity = clock()
+        self._next_sync = 0.0
+        self._next_credentials = 0.0
+        self._next_health = 0.0
+        self._cash_ready = False
+
+    # -- the view ---------------------------------------------------------------------
+    @property
+    def view(self) -> KioskView:
+        return self._view
+
+    def subscribe(self, listener: Callable[[KioskView], None]) -> None:
+        self._listeners.append(listener)
+
+    def _set(self, **changes: Any) -> None:
+        self._view = replace(self._view, **changes)
+
+    def _say(self, message: str, **args: str) -> None:
+        self._set(message=message, message_args=tuple(sorted(args.items())))
+
+    def _publish(self) -> None:
+        view = replace(
+            self._view,
+            devices=tuple(self.devices.health.values()),
+            card_identification=self.devices.ok(CARD),
+            qr_identification=bool(self.settings.qr_token_key),
+        )
+        if self._view.screen == Screen.IDLE and self._out_of_service():
+            view = replace(view, screen=Screen.OUT_OF_SERVICE)
+        elif self._view.screen == Screen.OUT_OF_SERVICE and not self._out_of_service():
+            view = replace(view, screen=Screen.IDLE)
+        self._view = view
+        if view != self._published:
+            self._published = view
+            for listener in self._listeners:
+                listener(view)
+
+    def _out_of_service(self) -> bool:
+        can_identify = self.devices.ok(CARD) or bool(self.settings.qr_token_key)
+        can_pay = self.devices.ok(BILL) or self.devices.ok(COIN)
+        return not (can_identify and can_pay)
+
+    # -- the loop ---------------------------------------------------------------------
+    def submit(self, intent: str, **args: Any) -> None:
+        """From the screens (any thread): run ``intent`` on the controller's thread."""
+        self._intents.put((intent, args))
+
+    def start(self) -> None:
+        """Bring the devices up, credit any cash session a crash left open, go idle."""
+        self._prepare_cash_devices()
+        self._recover_open_sessions()
+        self._refresh_credentials(force=True)
+        self._sync()
+        self._publish()
+
+    def step(self) -> None:
+        while True:
+            try:
+                intent, args = self._intents.get_nowait()
+            except queue.Empty:
+                break
+            handler = getattr(self, intent, None)
+            if handler is None or intent.startswith("_"):
+                log.error("unknown intent %r", intent)
+                continue
+            handler(**args)
+        now = self.clock()
+        screen = self._view.screen
+        if screen == Screen.TOP_UP and self._view.cash_active:
+            self._poll_cash()
+        elif screen in (Screen.IDLE, Screen.IDENTIFY, Screen.OUT_OF_SERVICE):
+            self._poll_card()
+        if now >= self._next_health and not self._view.cash_active:
+            self._next_health = now + 2.0
+            self._check_devices()
+        self._timeouts(now)
+        if now >= self._next_sync:
+            self._next_sync = now + self.settings.sync_interval_s
+            self._sync()
+            self._refresh_credentials()
+        self._publish()
+
+    def run(self, stop: Callable[[], bool], period: float = 0.1) -> None:
+        """The controller thread's body."""
+        self.start()
+        while not stop():
+            started = time.monotonic()
+            try:
+                self.step()
+            except Exception:  # one bad step must not stop the kiosk; it is logged
+                log.exception("controller step failed")
+            time.sleep(max(0.0, period - (time.monotonic() - started)))
+
+    def _touch(self) -> None:
+        self._last_activity = self.clock()
+
+    def _timeouts(self, now: float) -> None:
+        screen, idle = self._view.screen, now - self._last_activity
+        if screen == Screen.TOP_UP:
+            if idle >= self.settings.cash_timeout_s:
+                log.info("top-up screen timed out")
+                self.finish()  # stacked cash is credited first, with its receipt
+                if self._view.screen != Screen.RECEIPT:
+                    self.go_idle()
+        elif screen == Screen.RECEIPT:
+            if idle >= self.settings.receipt_timeout_s:
+                self.go_idle()
+        elif (
+            screen in (Screen.IDENTIFY, Screen.OVERVIEW, Screen.TECHNICIAN)
+            and idle >= self.settings.idle_timeout_s
+        ):
+            self.go_idle()
+
+    # -- intents ------------------------------------------------------------------------
+    def set_language(self, language: str) -> None:
+        if language in self.settings.languages:
+            self._set(language=language)
+        self._touch()
+
+    def go_idle(self) -> None:
+        if self._view.cash_active and self._session and self._session.stacked:
+            self.finish()  # stacked cash is always credited first
+        elif self._view.cash_active:
+            self._stop_cash(reason="left")
+        self._session = None
+        self._set(
+            screen=Screen.IDLE,
+            message="",
+            message_args=(),
+            unit="",
+            card="",
+            wallets=(),
+            receipt=None,
+            selected_wallet="",
+            inserted=0,
+            stacked=(),
+            target=0,
+            cash_active=False,
+            balances_at=None,
+            last_top_up=None,
+        )
+        self._touch()
+
+    def back(self) -> None:
+        """The screen's back button: top-up -> overview, overview -> idle."""
+        if self._view.screen == Screen.TOP_UP and self._session:
+            if self._session.stacked:
+                self.finish()
+                return
+            if self._view.cash_active:
+                self._stop_cash(reason="back")
+            self._set(screen=Screen.OVERVIEW, selected_wallet="", message="", target=0)
+            self._touch()
+        else:
+            self.go_idle()
+
+    def qr_scanned(self, text: str) -> None:
+        """A resident's QR code from the scanner (or the camera)."""
+        if self._view.screen not in (Screen.IDLE, Screen.IDENTIFY, Screen.OUT_OF_SERVICE):
+            return
+        unit, reason = self.qr.verify(text, self.wall())
+        if unit is None:
+            log.warning("QR identification refused: %s", reason)
+            self.journal.append("identify_refused", {"method": "qr", "reason": reason})
+            self._set(screen=Screen.IDENTIFY)
+            self._say(reason)
+            self._touch()
+            return
+        self._identified(unit, card="", method="qr")
+
+    def card_read(self, card_number: str) -> None:
+        """A genuine card's number (the reader did the challenge and response)."""
+        found = self.journal.find_card(card_number, self._directory_key)
+        masked = mask_card(card_number)
+        if found is None or found[1] != "active":
+            reason = "card_unknown" if found is None else f"card_{found[1]}"
+            log.warning("card %s refused: %s", masked, reason)
+            self.journal.append(
+                "identify_refused", {"method": "card", "card": masked, "reason": reason}
+            )
+            self._set(screen=Screen.IDENTIFY)
+            self._say(reason)
+            self._touch()
+            return
+        self._identified(found[0], card=masked, method="card")
+
+    def choose_wallet(self, wallet: str, amount: int = 0) -> None:
+        if self._session is None or wallet not in TOP_UP_WALLETS:
+            return
+        self._set(screen=Screen.TOP_UP, selected_wallet=wallet, target=amount, inserted=0)
+        self._set(qr_payment=False)  # QR payment: not offered until a provider is wired
+        self._say("no_change")
+        self._touch()
+
+    def start_cash(self) -> None:
+        session = self._session
+        if session is None or self._view.screen != Screen.TOP_UP or self._view.cash_active:
+            return
+        session.cash_id = secrets.token_hex(8)
+        session.stacked = []
+        self.journal.append(
+            "cash_open",
+            {"unit": session.unit, "wallet": self._view.selected_wallet, "card": session.card},
+            session=session.cash_id,
+        )
+        self._set(cash_active=True, inserted=0, stacked=())
+        self._enable_cash()
+        self._touch()
+
+    def finish(self) -> None:
+        """Credit everything stacked in this cash session (never more, never less)."""
+        session = self._session
+        if session is None or not self._view.cash_active:
+            return
+        self._drain_cash()
+        self._disable_cash()
+        if not session.stacked:
+            self._stop_cash(reason="nothing inserted")
+            self._set(screen=Screen.OVERVIEW, selected_wallet="", message="")
+            self._touch()
+            return
+        entry = self.journal.record_top_up(
+            unit=session.unit,
+            wallet=self._view.selected_wallet,
+            amount=sum(session.stacked),
+            currency=self.settings.currency,
+            method="cash",
+            session=session.cash_id,
+            detail={"notes_and_coins": list(session.stacked), "card": session.card},
+        )
+        self._set(cash_active=False)
+        self._after_top_up(entry, card=session.card)
+
+    def technician(self, pin: str) -> None:
+        if not self.settings.technician_pin or pin != self.settings.technician_pin:
+            log.warning("technician PIN refused")
+            self.journal.append("technician_refused", {})
+            self._say("pin_wrong")
+            return
+        self.journal.append("technician_in", {})
+        self._set(
+            screen=Screen.TECHNICIAN,
+            backlog=self.journal.backlog(),
+            cash_counts=tuple(sorted(self.journal.cash_by_denomination().items())),
+            message="",
+        )
+        self._touch()
+
+    def test_receipt(self) -> None:
+        if self.devices.printer is None:
+            return
+        reference = f"{self.settings.terminal_id}-TEST"
+        result = self.devices.printer.print_receipt(
+            Receipt(reference, self.settings.estate_name, ["Test receipt", self._local_time()])
+        )
+        self.devices.mark(PRINTER, result.printed, result.reason)
+        self._touch()
+
+    # -- identification ---------------------------------------------------------------
+    def _poll_card(self) -> None:
+        reader = self.devices.card
+        if reader is None or not self.devices.ok(CARD):
+            return
+        try:
+            reading = reader.wait_for_tap(0.05)
+        except CardNotGenuine:
+            log.warning("a card failed authentication (clone or relay)")
+            self.journal.append("identify_refused", {"method": "card", "reason": "card_clone"})
+            self._set(screen=Screen.IDENTIFY)
+            self._say("card_clone")
+            self._touch()
+            return
+        except (CardRemoved, NoCard):
+            self._set(screen=Screen.IDENTIFY)
+            self._say("card_removed")
+            self._touch()
+            return
+        except CardNotSupported:
+            self._low_assurance("")
+            return
+        except (ReaderUnavailable, DriverError) as err:
+            self.devices.mark(CARD, False, str(err))
+            return
+        if reading is None:
+            return
+        if reading.assurance != Assurance.HIGH or not reading.card_number:
+            self._low_assurance(reading.uid_hex)
+            return
+        self.card_read(reading.card_number)
+
+    def _low_assurance(self, uid: str) -> None:
+        log.warning("low-assurance card refused at the kiosk")
+        self.journal.append(
+            "identify_refused", {"method": "card", "reason": "card_low_assurance", "uid": uid[-4:]}
+        )
+        self._set(screen=Screen.IDENTIFY)
+        self._say("card_low_assurance")
+        self._touch()
+
+    def _identified(self, unit: str, *, card: str, method: str) -> None:
+        self.journal.append("identified", {"unit": unit, "method": method, "card": card})
+        self._session = _Session(unit=unit, card=card, method=method)
+        self._set(screen=Screen.OVERVIEW, unit=unit, card=card, message="", receipt=None)
+        self._load_wallets()
+        self._touch()
+
+    def _load_wallets(self) -> None:
+        session = self._session
+        if session is None:
+            return
+        try:
+            session.wallets = self.gateway.wallets(session.unit)
+            session.balances_at = datetime.now(UTC)
+            self.journal.cache_wallets(session.unit, session.wallets)
+            self._set(online=True)
+        except CentralUnavailable as err:
+            log.warning("server unreachable, balances from the snapshot: %s", err)
+            self._set(online=False)
+            cached = self.journal.cached_wallets(session.unit)
+            session.wallets, session.balances_at = cached if cached else ([], None)
+        except CentralRefused as err:
+            log.error("server refused the wallets of %s: %s", session.unit, err)
+            session.wallets, session.balances_at = [], None
+        self._set(wallets=self._wallet_views(), balances_at=session.balances_at)
+        self._set(last_top_up=self._last_top_up(session.unit))
+
+    def _wallet_views(self) -> tuple[WalletView, ...]:
+        session = self._session
+        if session is None:
+            return ()
+        known = {w.purpose: w for w in session.wallets}
+        views = []
+        for purpose in WALLET_ORDER:
+            pending = self.journal.pending_total(session.unit, purpose)
+            w = known.get(purpose)
+            if w is None:
+                if session.wallets:
+                    continue  # the unit has no such wallet
+                views.append(WalletView(purpose, None, None, WalletState.UNKNOWN, pending))
+                continue
+            state = wallet_state(w.balance, w.available, self.settings.low_balance)
+            views.append(WalletView(purpose, w.balance, w.available, state, pending))
+        return tuple(views)
+
+    def _last_top_up(self, unit: str) -> tuple[str, int] | None:
+        entries = self.journal._top_ups("unit = ?", (unit,))
+        return (entries[-1].wallet, entries[-1].amount) if entries else None
+
+    # -- cash ---------------------------------------------------------------------------
+    def _prepare_cash_devices(self) -> None:
+        bill, coin = self.devices.bill, self.devices.coin
+        if bill is not None:
+            bill.escrow_policy = self._accept_note
+            try:
+                for _ in range(4):  # power-up, reset, initialise, disabled
+                    self._bill_events(bill.poll())
+                bill.inhibit()
+                self.devices.mark(BILL, True)
+            except DriverError as err:
+                self.devices.mark(BILL, False, str(err))
+        if coin is not None:
+            try:
+                coin.read_coin_ids()
+                coin.disable()
+                coin.poll()
+                self.devices.mark(COIN, True)
+            except DriverError as err:
+                self.devices.mark(COIN, False, str(err))
+
+    def _accept_note(self, amount: int) -> bool:
+        """The escrow policy: stack a note only while the session's limit allows it."""
+        if amount not in self.settings.accepted_notes:
+            return False
+        within = self._view.inserted + amount <= self.settings.max_cash_per_session
+        if not within:
+            self._say("limit_reached")
+        return within
+
+    def _enable_cash(self) -> None:
+        bill, coin = self.devices.bill, self.devices.coin
+        notes = coins = False
+        if bill is not None and self.devices.ok(BILL):
+            try:
+                bill.enable(self.settings.accepted_notes)
+                bill.poll()
+                notes = True
+            except DriverError as err:
+                self.devices.mark(BILL, False, str(err))
+        if coin is not None and self.devices.ok(COIN):
+            try:
+                coin.enable()
+                coins = True
+            except DriverError as err:
+                self.devices.mark(COIN, False, str(err))
+        self._set(notes_accepted=notes, coins_accepted=coins)
+
+    def _disable_cash(self) -> None:
+        bill, coin = self.devices.bill, self.devices.coin
+        if bill is not None and self.devices.ok(BILL):
+            try:
+                bill.inhibit()
+            except DriverError as err:
+                self.devices.mark(BILL, False, str(err))
+        if coin is not None and self.devices.ok(COIN):
+            try:
+                coin.disable()
+            except DriverError as err:
+                self.devices.mark(COIN, False, str(err))
+        self._set(notes_accepted=False, coins_accepted=False)
+
+    def _drain_cash(self) -> None:
+        """Before closing: a note already in escrow or being stacked still counts."""
+        bill = self.devices.bill
+        for _ in range(10):
+            self._poll_cash()
+            if bill is None or bill._escrow_amount is None:
+                break
+            time.sleep(0.05)
+
+    def _stop_cash(self, *, reason: str) -> None:
+        self._disable_cash()
+        if self._session and self._session.cash_id:
+            self.journal.close_session(self._session.cash_id, reason)
+            self._session.cash_id = ""
+        self._set(cash_active=False, inserted=0, stacked=())
+
+    def _poll_cash(self) -> None:
+        bill, coin = self.devices.bill, self.devices.coin
+        if bill is not None and self.devices.ok(BILL):
+            try:
+                self._bill_events(bill.poll())
+            except DriverError as err:
+                self.devices.mark(BILL, False, str(err))
+                self._set(notes_accepted=False)
+                self._say("notes_unavailable")
+        if coin is not None and self.devices.ok(COIN):
+            try:
+                self._coin_events(coin.poll())
+            except DriverError as err:
+                self.devices.mark(COIN, False, str(err))
+                self._set(coins_accepted=False)
+                self._say("coins_unavailable")
+
+    def _stacked(self, amount: int, device: str, **detail: Any) -> None:
+        session = self._session
+        if session is None or not session.cash_id:
+            # Money with no session (it cannot happen while inhibited): keep it for
+            # the technician's reconciliation rather than guess whose it is.
+            self.journal.append("cash_unattributed", {"amount": amount, "device": device})
+            log.error("%s credited %d with no cash session", device, amount)
+            return
+        self.journal.append(
+            "cash_in", {"amount": amount, "device": device, **detail}, session=session.cash_id
+        )
+        session.stacked.append(amount)
+        total = sum(session.stacked)
+        self._set(inserted=total, stacked=tuple(session.stacked), cue=self._view.cue + 1)
+        if self._view.message in ("no_change", "note_refused", "note_returned", "coin_refused"):
+            self._say("no_change")
+        self._touch()
+        if total >= self.settings.max_cash_per_session:
+            self._say("limit_reached")
+            self._disable_cash()
+        elif self._view.target and total >= self._view.target:
+            self.finish()
+
+    def _bill_events(self, events: list[BillEvent]) -> None:
+        for event in events:
+            if event.kind == BillEventKind.CREDITED and event.amount is not None:
+                self._stacked(event.amount, BILL)
+            elif event.kind == BillEventKind.REJECTED:
+                self._say("note_refused")
+                self._touch()
+            elif event.kind == BillEventKind.RETURNED:
+                if self._view.message != "limit_reached":
+                    self._say("note_returned")
+                self._touch()
+            elif event.kind == BillEventKind.FAULT:
+                self.devices.mark(BILL, False, event.detail or event.code)
+                self._set(notes_accepted=False)
+                self._say("cash_box_full" if event.code == "cassette_full" else "notes_unavailable")
+            elif event.kind == BillEventKind.FAULT_CLEARED:
+                self.devices.mark(BILL, True)
+            elif event.kind == BillEventKind.UNCERTAIN:
+                self.journal.append("cash_uncertain", {"device": BILL, "detail": event.detail})
+                log.error("bill acceptor: %s", event.detail)
+
+    def _coin_events(self, events: list[CoinEvent]) -> None:
+        coin = self.devices.coin
+        for event in events:
+            if event.kind == CoinEventKind.CREDITED and event.amount is not None:
+                counter = coin.last_counter if coin else None
+                self._stacked(event.amount, COIN, counter=counter)
+            elif event.kind == CoinEventKind.REJECTED:
+                self._say("coin_refused")
+            elif event.kind == CoinEventKind.FAULT:
+                self.devices.mark(COIN, False, event.detail)
+                self._set(coins_accepted=False)
+                self._say("coins_unavailable")
+            elif event.kind == CoinEventKind.EVENTS_LOST:
+                self.journal.append("cash_uncertain", {"device": COIN, "lost": event.code})
+
+    def _recover_open_sessions(self) -> None:
+        for open_session in self.journal.open_sessions():
+            if not open_session.stacked:
+                self.journal.close_session(open_session.session, "recovered empty")
+                continue
+            entry = self.journal.record_top_up(
+                unit=open_session.unit,
+                wallet=open_session.wallet,
+                amount=open_session.total,
+                currency=self.settings.currency,
+                method="cash",
+                session=open_session.session,
+                detail={"notes_and_coins": list(open_session.stacked), "recovered": True},
+            )
+            log.warning(
+                "recovered cash session %s: %s credited to %s",
+                open_session.session,
+                Money(entry.amount, entry.currency).format(),
+                open_session.unit,
+            )
+
+    def _check_devices(self) -> None:
+        """Outside a cash session: is each failed device back, each good one still there?"""
+        bill, coin, printer = self.devices.bill, self.devices.coin, self.devices.printer
+        if bill is not None:
+            try:
+                self._bill_events(bill.poll())
+                if not bill._fault and not self.devices.ok(BILL):
+                    self.devices.mark(BILL, True)
+            except DriverError as err:
+                self.devices.mark(BILL, False, str(err))
+        if coin is not None:
+            try:
+                coin.simple_poll()
+                if not self.devices.ok(COIN):
+                    coin.disable()
+                    self.devices.mark(COIN, True)
+            except DriverError as err:
+                self.devices.mark(COIN, False, str(err))
+        if printer is not None:
+            try:
+                status = printer.status()
+                self.devices.mark(PRINTER, not status.problem, status.problem)
+            except (DriverError, CommunicationError) as err:
+                self.devices.mark(PRINTER, False, str(err))
+        card = self.devices.card
+        if card is not None and not self.devices.ok(CARD):
+            result = card.self_test()
+            self.devices.mark(CARD, result.ok, result.reason)
+
+    # -- after the money is in the journal ----------------------------------------------
+    def _after_top_up(self, entry: TopUpEntry, *, card: str) -> None:
+        balance_after: int | None = None
+        try:
+            result = self.gateway.top_up(
+                key=entry.key,
+                unit=entry.unit,
+                wallet=entry.wallet,
+                amount=entry.amount,
+                currency=entry.currency,
+                method=entry.method,
+                source=self.settings.terminal_id,
+                memo=f"kiosk {self.settings.terminal_id} #{entry.seq}",
+            )
+            self.journal.mark_applied(
+                entry.seq, transaction_id=result.transaction_id, balance_after=result.balance_after
+            )
+            balance_after = result.balance_after
+            self._set(online=True)
+        except CentralUnavailable as err:
+            log.warning("top-up %s pending: %s", entry.key, err)
+            self._set(online=False)
+        except CentralRefused as err:
+            # The cash is in the box and in the journal: the back office settles it.
+            log.error("server refused top-up %s: %s", entry.key, err)
+            self.journal.mark_rejected(entry.seq, f"{err.code}: {err}")
+        self._print_receipt(entry, card=card, balance_after=balance_after)
+
+    def _receipt_lines(
+        self, entry: TopUpEntry, *, card: str, balance_after: int | None, duplicate: bool
+    ) -> list[str]:
+        money = Money(entry.amount, entry.currency).format()
+        balance = (
+            Money(balance_after, entry.currency).format()
+            if balance_after is not None
+            else "pending"
+        )
+        lines = [
+            self.settings.legal_name,
+            f"Tax no.  {self.settings.tax_number}",
+            f"Receipt  {self.settings.terminal_id}-{entry.seq:06d}",
+            f"Date     {self._local_time(entry.at)}",
+            f"Unit     {entry.unit}",
+            f"Wallet   {entry.wallet}",
+            f"Amount   {money}",
+            f"Payment  {entry.method}",
+        ]
+        if card:
+            lines.append(f"Card     {card}")
+        lines.append(f"Balance  {balance}")
+        if duplicate:
+            lines.insert(0, "*** DUPLICATE ***")
+        return lines
+
+    def _print_receipt(
+        self, entry: TopUpEntry, *, card: str, balance_after: int | None, duplicate: bool = False
+    ) -> None:
+        reference = f"{self.settings.terminal_id}-{entry.seq:06d}"
+        url = self.settings.ereceipt_base + ereceipt_token(
+            self.settings.qr_token_key or self._directory_key, self.settings.terminal_id, entry.seq
+        )
+        lines = self._receipt_lines(
+            entry, card=card, balance_after=balance_after, duplicate=duplicate
+        )
+        printed, problem = False, "printer_failed"
+        printer = self.devices.printer
+        if printer is not None and self.devices.ok(PRINTER):
+            result = printer.print_receipt(
+                Receipt(reference, self.settings.estate_name, lines, qr=url, footer="Thank you")
+            )
+            printed, problem = result.printed, result.problem
+            self.devices.mark(PRINTER, result.printed, result.reason)
+            self.journal.append(
+                "receipt", {"top_up": entry.seq, "printed": printed, "problem": problem}
+            )
+        message = (
+            "printed" if printed else ("paper_out" if problem == "paper_out" else "printer_failed")
+        )
+        self._set(
+            screen=Screen.RECEIPT,
+            receipt=ReceiptView(
+                seq=entry.seq,
+                reference=reference,
+                wallet=entry.wallet,
+                amount=entry.amount,
+                method=entry.method,
+                balance_after=balance_after,
+                printed=printed,
+                problem="" if printed else problem,
+                ereceipt_url=url,
+                lines=tuple(lines),
+            ),
+            inserted=entry.amount,
+        )
+        self._say(message)
+        if balance_after is None:
+            self._set(message_args=(("pending", "1"),))
+        self._touch()
+
+    def reprint(self) -> None:
+        receipt = self._view.receipt
+        if receipt is None or self._session is None:
+            return
+        entry = self.journal.top_up(receipt.seq)
+        if entry is not None:
+            self._print_receipt(
+                entry,
+                card=self._session.card,
+                balance_after=entry.balance_after,
+                duplicate=True,
+            )
+
+    def _local_time(self, at: datetime | None = None) -> str:
+        zone = ZoneInfo(self.settings.timezone)
+        local = (at or datetime.now(UTC)).astimezone(zone)
+        return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({self.settings.timezone})"
+
+    # -- the server ------------------------------------------------------------------
+    def _sync(self) -> None:
+        """Push the pending top-ups; each applies once whatever happened before."""
+        pending = self.journal.pending_top_ups()
+        if not pending:
+            if not self._view.online:
+                try:
+                    self.gateway.health()
+                    self._set(online=True)
+                except CentralUnavailable:
+                    pass
+            return
+        for entry in pending:
+            try:
+                result = self.gateway.top_up(
+                    key=entry.key,
+                    unit=entry.unit,
+                    wallet=entry.wallet,
+                    amount=entry.amount,
+                    currency=entry.currency,
+                    method=entry.method,
+                    source=self.settings.terminal_id,
+                    memo=f"kiosk {self.settings.terminal_id} #{entry.seq}",
+                )
+            except CentralUnavailable:
+                self._set(online=False)
+                return
+            except CentralRefused as err:
+                log.error("server refused top-up %s: %s", entry.key, err)
+                self.journal.mark_rejected(entry.seq, f"{err.code}: {err}")
+                continue
+            self.journal.mark_applied(
+                entry.seq, transaction_id=result.transaction_id, balance_after=result.balance_after
+            )
+            log.info("pending top-up %s applied", entry.key)
+            self._set(online=True)
+        if self._session and self._view.screen == Screen.OVERVIEW:
+            self._load_wallets()
+
+    def _refresh_credentials(self, *, force: bool = False) -> None:
+        now = self.clock()
+        if not force and now < self._next_credentials:
+            return
+        self._next_credentials = now + CREDENTIAL_REFRESH_S
+        try:
+            credentials = self.gateway.credentials()
+        except CentralUnavailable:
+            self._set(online=False)
+            return
+        except CentralRefused as err:
+            log.error("cannot read the card directory: %s", err)
+            return
+        self.journal.replace_credentials(credentials, self._directory_key)
+        self._set(online=True)

@@ -1,0 +1,257 @@
+"""The controller without a window, against the real simulators and a real central server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kiosk.controller import KioskController, Screen, WalletState
+from kiosk.tokens import make_qr_token
+from tests.kiosk.conftest import QR_KEY, Rig
+from tests.kiosk.support import free_port
+
+
+def until(kiosk: KioskController, done: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"timed out; view: {kiosk.view}"
+        kiosk.step()
+        time.sleep(0.02)
+
+
+def screen_of(kiosk: KioskController) -> Screen:
+    """The screen now (a call, so mypy does not keep an earlier assert's narrowing)."""
+    return kiosk.view.screen
+
+
+def qr(unit: str, lifetime: int = 60) -> str:
+    return make_qr_token(QR_KEY, unit, int(time.time()) + lifetime)
+
+
+def identify(kiosk: KioskController, unit: str) -> None:
+    kiosk.qr_scanned(qr(unit))
+    kiosk.step()
+    assert kiosk.view.screen == Screen.OVERVIEW, kiosk.view
+
+
+def test_a_qr_code_shows_every_wallet_of_the_household(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    assert kiosk.view.screen == Screen.IDLE
+    identify(kiosk, "A-0201")
+    purposes = [w.purpose for w in kiosk.view.wallets]
+    assert purposes[:3] == ["electricity", "water", "gas"]
+    electricity = next(w for w in kiosk.view.wallets if w.purpose == "electricity")
+    assert electricity.balance == rig.central.balance("A-0201", "electricity")
+    assert electricity.state in (WalletState.OK, WalletState.LOW)
+    assert kiosk.view.online
+
+
+def test_forged_expired_and_replayed_qr_codes_are_refused(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    kiosk.qr_scanned(make_qr_token(b"another key", "A-0101", int(time.time()) + 60))
+    assert (kiosk.view.screen, kiosk.view.message) == (Screen.IDENTIFY, "qr_forged")
+    kiosk.qr_scanned(qr("A-0101", lifetime=-5))
+    assert kiosk.view.message == "qr_expired"
+    token = qr("A-0101")
+    kiosk.qr_scanned(token)
+    assert kiosk.view.screen == Screen.OVERVIEW
+    kiosk.go_idle()
+    kiosk.qr_scanned(token)
+    assert kiosk.view.message == "qr_replayed"
+
+
+def test_cash_is_counted_as_stacked_and_finish_credits_exactly_that(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    before = rig.central.balance("A-0301", "water")
+    identify(kiosk, "A-0301")
+    kiosk.choose_wallet("water")
+    assert kiosk.view.message == "no_change"  # said before any note goes in
+    kiosk.start_cash()
+    assert kiosk.view.notes_accepted
+    assert kiosk.view.coins_accepted
+    rig.bill_sim.insert(value=20)
+    until(kiosk, lambda: kiosk.view.inserted == 2000)
+    assert kiosk.view.cue == 1
+    rig.bill_sim.counterfeit()
+    until(kiosk, lambda: kiosk.view.message == "note_refused")
+    rig.coin_sim.insert_coin(value=100)
+    until(kiosk, lambda: kiosk.view.inserted == 2100)
+    assert kiosk.view.stacked == (2000, 100)
+    kiosk.finish()
+    assert kiosk.view.screen == Screen.RECEIPT
+    receipt = kiosk.view.receipt
+    assert receipt is not None
+    assert receipt.printed
+    assert receipt.balance_after == before + 2100
+    assert rig.central.balance("A-0301", "water") == before + 2100
+    printed = rig.printer_sim.receipts[-1]
+    for expected in (
+        "Harbour View Property Management Co., Ltd.",
+        "Tax no.  91310000MA1FL0001X",
+        f"Receipt  kiosk-test-{receipt.seq:06d}",
+        "CST (Asia/Shanghai)",
+        "Unit     A-0301",
+        "Wallet   water",
+        "Amount   21.00 CNY",
+        "Payment  cash",
+    ):
+        assert expected in printed, printed
+    assert f"Balance  {(before + 2100) / 100:.2f} CNY" in printed
+
+
+def test_finish_with_nothing_inserted_credits_nothing(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    identify(kiosk, "A-0401")
+    kiosk.choose_wallet("gas")
+    kiosk.start_cash()
+    kiosk.finish()
+    assert kiosk.view.screen == Screen.OVERVIEW
+    assert kiosk.journal.open_sessions() == []
+
+
+def test_out_of_paper_shows_the_e_receipt(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    identify(kiosk, "A-0402")
+    kiosk.choose_wallet("electricity")
+    kiosk.start_cash()
+    rig.printer_sim.paper_out()
+    rig.bill_sim.insert(value=10)
+    until(kiosk, lambda: kiosk.view.inserted == 1000)
+    kiosk.finish()
+    receipt = kiosk.view.receipt
+    assert receipt is not None
+    assert not receipt.printed
+    assert kiosk.view.message == "paper_out"
+    assert receipt.ereceipt_url.startswith("https://pay.example/r/kiosk-test-")
+    assert "A-0402" not in receipt.ereceipt_url
+
+
+def test_inactivity_credits_stacked_cash_then_goes_idle(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    now = [1000.0]
+    kiosk.clock = lambda: now[0]
+    before = rig.central.balance("A-0501", "electricity")
+    identify(kiosk, "A-0501")
+    kiosk.choose_wallet("electricity")
+    kiosk.start_cash()
+    rig.bill_sim.insert(value=50)
+    until(kiosk, lambda: kiosk.view.inserted == 5000)
+    now[0] += rig.settings.cash_timeout_s + 1
+    kiosk.step()
+    assert kiosk.view.screen == Screen.RECEIPT
+    assert rig.central.balance("A-0501", "electricity") == before + 5000
+    now[0] += rig.settings.receipt_timeout_s + 1
+    kiosk.step()
+    assert screen_of(kiosk) == Screen.IDLE
+    assert kiosk.view.unit == ""
+
+
+def test_overview_times_out_to_idle(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    now = [0.0]
+    kiosk.clock = lambda: now[0]
+    identify(kiosk, "A-0502")
+    now[0] += rig.settings.idle_timeout_s + 1
+    kiosk.step()
+    assert screen_of(kiosk) == Screen.IDLE
+
+
+def test_offline_cash_is_pending_then_applied_once(rig: Rig) -> None:
+    online = rig.kiosk()
+    identify(online, "A-0601")  # the snapshot of balances
+    rig.shutdown(online)
+    before = rig.central.balance("A-0601", "electricity")
+    kiosk = rig.kiosk(base_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    identify(kiosk, "A-0601")
+    assert not kiosk.view.online
+    assert kiosk.view.balances_at is not None
+    kiosk.choose_wallet("electricity")
+    kiosk.start_cash()
+    rig.bill_sim.insert(value=20)
+    until(kiosk, lambda: kiosk.view.inserted == 2000)
+    kiosk.finish()
+    receipt = kiosk.view.receipt
+    assert receipt is not None
+    assert receipt.balance_after is None
+    assert "Balance  pending" in rig.printer_sim.receipts[-1]
+    assert rig.central.balance("A-0601", "electricity") == before
+    kiosk.gateway.base_url = rig.central.base_url  # type: ignore[attr-defined]
+    until(kiosk, lambda: kiosk.journal.backlog() == 0)
+    kiosk._sync()  # again: nothing is applied twice
+    assert kiosk.view.online
+    assert rig.central.balance("A-0601", "electricity") == before + 2000
+
+
+def test_a_kiosk_killed_after_a_note_credits_it_on_restart(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    before = rig.central.balance("A-0701", "gas")
+    identify(kiosk, "A-0701")
+    kiosk.choose_wallet("gas")
+    kiosk.start_cash()
+    rig.bill_sim.insert(value=20)
+    until(kiosk, lambda: kiosk.view.inserted == 2000)
+    rig.shutdown(kiosk)  # the process dies: no finish
+    restarted = rig.kiosk()
+    assert restarted.journal.open_sessions() == []
+    assert rig.central.balance("A-0701", "gas") == before + 2000
+    restarted.step()
+    assert rig.central.balance("A-0701", "gas") == before + 2000
+
+
+def test_the_session_limit_returns_the_note_that_would_pass_it(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    kiosk.settings = rig.settings.__class__(
+        **{**rig.settings.__dict__, "max_cash_per_session": 3000}
+    )
+    identify(kiosk, "A-0702")
+    kiosk.choose_wallet("water")
+    kiosk.start_cash()
+    rig.bill_sim.insert(value=20)
+    until(kiosk, lambda: kiosk.view.inserted == 2000)
+    rig.bill_sim.insert(value=20)
+    until(kiosk, lambda: kiosk.view.message == "limit_reached")
+    for _ in range(10):
+        kiosk.step()
+    assert kiosk.view.inserted == 2000
+    assert rig.bill_sim.stacked == [2000]
+
+
+def test_a_full_cash_box_leaves_coins(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    identify(kiosk, "A-0801")
+    kiosk.choose_wallet("electricity")
+    kiosk.start_cash()
+    rig.bill_sim.cassette_full()
+    until(kiosk, lambda: kiosk.view.message == "cash_box_full")
+    assert not kiosk.view.notes_accepted
+    assert kiosk.view.coins_accepted
+    rig.coin_sim.insert_coin(value=200)
+    until(kiosk, lambda: kiosk.view.inserted == 200)
+
+
+def test_a_dead_bill_acceptor_line_degrades_then_everything_dead_is_out_of_service(
+    rig: Rig,
+) -> None:
+    kiosk = rig.kiosk()
+    rig.bill_sim.drop_line()
+    kiosk._next_health = 0
+    until(kiosk, lambda: not kiosk.devices.ok("bill_acceptor"))
+    assert kiosk.view.screen == Screen.IDLE  # coins and QR still work
+    rig.coin_sim.drop_line()
+    kiosk._next_health = 0
+    until(kiosk, lambda: kiosk.view.screen == Screen.OUT_OF_SERVICE)
+    assert kiosk.view.estate_phone == "+86 21 5555 0100"
+    rig.bill_sim.restore_line()
+    rig.coin_sim.restore_line()
+    kiosk._next_health = 0
+    until(kiosk, lambda: kiosk.view.screen == Screen.IDLE)
+
+
+def test_technician_mode_needs_the_pin(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    kiosk.technician("0000")
+    assert kiosk.view.message == "pin_wrong"
+    assert kiosk.view.screen == Screen.IDLE
+    kiosk.technician("2468")
+    assert screen_of(kiosk) == Screen.TECHNICIAN
+    assert {d.name for d in kiosk.view.devices} >= {"bill_acceptor", "printer"}
