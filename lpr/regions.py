@@ -156,6 +156,11 @@ def _eu() -> Region:
             PlateFormat("BE 1ABC123", "NLLLNNN"),
             PlateFormat("PT AA00AA", "LLNNLL", prior=0.9),
             PlateFormat("PT 00AA00", "NNLLNN", prior=0.9),
+            PlateFormat("SE ABC123", "LLLNNN", prior=0.9),
+            PlateFormat("SE ABC12D", "LLLNNL", prior=0.9),
+            PlateFormat("GR/HU ABC1234", "LLLNNNN", prior=0.9),
+            PlateFormat("CZ 1A23456", "NLNNNNN", prior=0.9),
+            PlateFormat("CH ZH123456", "LLN{5,6}", prior=0.8),
             PlateFormat("other European", "A{4,8}", prior=0.3, catch_all=True),
         ),
     )

@@ -177,3 +177,11 @@ def test_eu_band_country_code_is_not_part_of_the_plate(reader: PlateReader) -> N
         reading, _ = pick(reader.read(s.frame), s.box)
         right += reading is not None and reading.text == text
     assert right >= 5
+
+
+def test_prepaid_lpr_is_wired(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main as prepaid
+
+    render.write_set(tmp_path, 2, seed=6, regions=("br",))
+    assert prepaid(["lpr", "eval", str(tmp_path), "--region", "br", "--quiet"]) == 0
+    assert "exact match" in capsys.readouterr().out
