@@ -213,8 +213,9 @@ def billing_run(
 def run_daily(
     db: Db, estate: EstateDep, principal: Manager, key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Add late fees, collect what is due from wallets, queue reminders (each once)."""
-    answer = write(
+    """Add late fees, collect what is due from wallets, queue reminders (each once) into
+    the notification outbox, whose worker sends them. Run it once a day (a cron job)."""
+    return write(
         db,
         principal=principal,
         key=key,
@@ -224,9 +225,6 @@ def run_daily(
         status_code=200,
         subject="fees",
     )
-    with db.write() as conn:
-        arrears.deliver(conn, arrears.development_channels(), utcnow())
-    return answer
 
 
 # ---- bills: the kiosk's and the desk's view, instalments, payments -----------------------

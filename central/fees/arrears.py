@@ -1,18 +1,17 @@
 """The daily job: collect what falls due from wallets, add late fees, queue reminders.
 
-Reminders go through a small outbox (``fee_reminders``): one row per bill and
-kind (before or after the due date), so each is queued once however often the
-job runs, and :func:`deliver` sends the pending ones through the channels.
-The channel interface matches the metering notifier's ``Channel`` (issue 8),
-so its SMS, e-mail and in-app channels plug in unchanged.
+Reminders are recorded in ``fee_reminders``, one row per bill and kind (before
+or after the due date), so each goes once however often the job runs; the
+messages go into the server's notification outbox (``notifications``, built
+with metering's low-balance warnings), one per resident and channel, and its
+worker sends them through the SMS, e-mail and in-app channels with retries.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -24,37 +23,13 @@ from central.fees.payments import WALLET, WALLET_OF, available, outstanding, pay
 from central.fees.tables import bill_instalments, bills, fee_reminders
 from central.ledger import accounts as acc
 from central.ledger.plans import Context
+from central.metering.tables import notifications
 from domain.fees import late_fee_increment, late_fee_total
 from domain.money import Money
 
 log = logging.getLogger("central.fees")
 
-MAX_ATTEMPTS = 5
 SYSTEM_ACTOR = "system:fees"
-
-
-class Channel(Protocol):
-    """Delivers one message; raises on failure (the reminder stays pending)."""
-
-    name: str
-
-    def send(self, *, to: str, subject: str, body: str, unit: str, resident_id: int) -> None: ...
-
-
-class LogChannel:
-    """Development and the in-app list: log the unit and resident id, never the address."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def send(self, *, to: str, subject: str, body: str, unit: str, resident_id: int) -> None:
-        log.info(
-            "fee reminder", extra={"channel": self.name, "unit": unit, "resident": resident_id}
-        )
-
-
-def development_channels() -> dict[str, Channel]:
-    return {"sms": LogChannel("sms"), "email": LogChannel("email"), "app": LogChannel("app")}
 
 
 def _open_bills(conn: Connection) -> list[Any]:
@@ -151,21 +126,78 @@ def accrue_late_fees(conn: Connection, policy: FeePolicy, today: date) -> list[d
     return changed
 
 
-def _message(row: Any, kind: str, estate: Estate) -> tuple[str, str]:
-    owed = Money(outstanding(row), estate.currency).format()
-    what = "property fee" if row.kind == PROPERTY_FEE else "maintenance fund contribution"
-    if kind == "before":
-        return (
-            f"Your {what} is due on {row.due_on.isoformat()}",
-            f"Unit {row.unit}: {owed} for {row.period} is due on {row.due_on.isoformat()}. "
-            "Pay at the lobby kiosk, at the office or in the app; a balance in the "
-            "wallet is taken on the due date.",
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "before": (
+            "Your {what} is due on {due}",
+            "Unit {unit}: {owed} for {period} is due on {due}. Pay at the lobby kiosk, at the "
+            "office or in the app; a balance in the wallet is taken on the due date.",
+        ),
+        "after": (
+            "Your {what} is overdue",
+            "Unit {unit}: {owed} for {period} was due on {due} and is still open. "
+            "Please pay at the lobby kiosk, at the office or in the app.",
+        ),
+    },
+    "zh_CN": {
+        "before": (
+            "{what_zh}将于{due}到期",
+            "{unit}户：{period}的{what_zh}{owed}将于{due}到期。可在大堂自助机、物业前台或手机上缴纳；"
+            "到期日将从钱包余额中自动扣缴。",
+        ),
+        "after": (
+            "{what_zh}已逾期",
+            "{unit}户：{period}的{what_zh}{owed}已于{due}到期，尚未缴清。"
+            "请在大堂自助机、物业前台或手机上缴纳。",
+        ),
+    },
+}
+
+
+def _facts(row: Any, estate: Estate) -> dict[str, str]:
+    fee = row.kind == PROPERTY_FEE
+    return {
+        "unit": row.unit,
+        "owed": Money(outstanding(row), estate.currency).format(),
+        "period": row.period,
+        "due": row.due_on.isoformat(),
+        "what": "property fee" if fee else "maintenance fund contribution",
+        "what_zh": "物业费" if fee else "专项维修资金",
+    }
+
+
+def _queue(conn: Connection, row: Any, kind: str, estate: Estate, now: datetime) -> int:
+    """One message per current resident and channel into the notification outbox."""
+    facts = _facts(row, estate)
+    people = conn.execute(
+        select(residents.c.id, residents.c.phone, residents.c.email, residents.c.language).where(
+            residents.c.unit_id == row.unit_id, residents.c.moved_out_at.is_(None)
         )
-    return (
-        f"Your {what} is overdue",
-        f"Unit {row.unit}: {owed} for {row.period} was due on {row.due_on.isoformat()} "
-        "and is still open. Please pay at the lobby kiosk, at the office or in the app.",
-    )
+    ).all()
+    count = 0
+    for person in people:
+        language = person.language if person.language in TEMPLATES else "en"
+        subject, body = (t.format(**facts) for t in TEMPLATES[language][kind])
+        for channel, address in (("sms", person.phone), ("email", person.email), ("app", "")):
+            if channel != "app" and not address:
+                continue
+            conn.execute(
+                insert(notifications).values(
+                    dedupe_key=f"fee:{row.id}:{kind}:{person.id}:{channel}",
+                    unit_id=row.unit_id,
+                    resident_id=person.id,
+                    channel=channel,
+                    kind=f"fee_{kind}",
+                    language=language,
+                    subject=subject,
+                    body=body,
+                    status="pending",
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            count += 1
+    return count
 
 
 def queue_reminders(
@@ -186,13 +218,13 @@ def queue_reminders(
             kind = "before"
         if kind is None or (row.id, kind) in sent:
             continue
-        subject, body = _message(row, kind, estate)
+        messages = _queue(conn, row, kind, estate, now)
         conn.execute(
             insert(fee_reminders).values(
-                bill_id=row.id, kind=kind, created_at=now, subject=subject, body=body
+                bill_id=row.id, kind=kind, created_at=now, messages=messages
             )
         )
-        queued.append({"bill_id": row.id, "unit": row.unit, "kind": kind})
+        queued.append({"bill_id": row.id, "unit": row.unit, "kind": kind, "messages": messages})
     return queued
 
 
@@ -210,57 +242,3 @@ def daily(conn: Connection, estate: Estate, now: datetime) -> dict[str, Any]:
         "collected": collected,
         "reminders": reminders,
     }
-
-
-def deliver(conn: Connection, channels: Mapping[str, Channel], now: datetime) -> int:
-    """Send pending reminders to the unit's current residents: in-app always, SMS to a
-    phone, e-mail to an address. Returns how many reminders went out."""
-    done = 0
-    pending = conn.execute(
-        select(fee_reminders, bills.c.unit_id, units.c.code.label("unit"))
-        .join(bills, bills.c.id == fee_reminders.c.bill_id)
-        .join(units, units.c.id == bills.c.unit_id)
-        .where(fee_reminders.c.status == "pending")
-    ).all()
-    for reminder in pending:
-        people = conn.execute(
-            select(residents.c.id, residents.c.phone, residents.c.email).where(
-                residents.c.unit_id == reminder.unit_id, residents.c.moved_out_at.is_(None)
-            )
-        ).all()
-        try:
-            for person in people:
-                for channel, to in (
-                    ("app", str(person.id)),
-                    ("sms", person.phone),
-                    ("email", person.email),
-                ):
-                    if to and channel in channels:
-                        channels[channel].send(
-                            to=to,
-                            subject=reminder.subject,
-                            body=reminder.body,
-                            unit=reminder.unit,
-                            resident_id=person.id,
-                        )
-        except Exception as err:  # a channel's failure: retried on the next run
-            attempts = reminder.attempts + 1
-            log.warning(
-                "fee reminder not delivered",
-                extra={"reminder": reminder.id, "unit": reminder.unit, "error": type(err).__name__},
-            )
-            conn.execute(
-                update(fee_reminders)
-                .where(fee_reminders.c.id == reminder.id)
-                .values(
-                    attempts=attempts, status="failed" if attempts >= MAX_ATTEMPTS else "pending"
-                )
-            )
-            continue
-        conn.execute(
-            update(fee_reminders)
-            .where(fee_reminders.c.id == reminder.id)
-            .values(status="sent", sent_at=now, attempts=reminder.attempts + 1)
-        )
-        done += 1
-    return done

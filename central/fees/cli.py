@@ -23,7 +23,7 @@ def add_parsers(sub: Any) -> None:
     run = fees_sub.add_parser("bill", help="bill every occupied unit for a period")
     run.add_argument("period", help="2026 (a year), 2026-Q1 (a quarter) or 2026-07 (a month)")
     fees_sub.add_parser(
-        "daily", help="add late fees, collect due bills from wallets, send reminders (cron)"
+        "daily", help="add late fees, collect due bills from wallets, queue reminders (cron)"
     )
     fund = sub.add_parser("fund", help="the maintenance fund's statements")
     fund_sub = fund.add_subparsers(dest="fund_action", required=True, metavar="STEP")
@@ -62,11 +62,11 @@ def fees_command(db: Database, args: argparse.Namespace) -> int:
             )
             return 0
         done = arrears.daily(conn, estate, now)
-    with db.write() as conn:
-        sent = arrears.deliver(conn, arrears.development_channels(), now)
+    messages = sum(r["messages"] for r in done["reminders"])
     print(
         f"{done['day']}: {len(done['late_fees'])} late fees, {len(done['collected'])} "
-        f"payments from wallets, {len(done['reminders'])} reminders queued, {sent} sent"
+        f"payments from wallets, {len(done['reminders'])} reminders ({messages} messages "
+        "queued in the notification outbox)"
     )
     return 0
 

@@ -119,6 +119,7 @@ bill_payments = Table(
 )
 
 # Reminders before and after a bill's due date: the unique key makes each go once.
+# The messages themselves go through the notification outbox (``notifications``).
 fee_reminders = Table(
     "fee_reminders",
     metadata,
@@ -126,14 +127,9 @@ fee_reminders = Table(
     Column("bill_id", ForeignKey("bills.id"), nullable=False),
     Column("kind", String(8), nullable=False),  # before | after
     Column("created_at", UTCDateTime, nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("body", Text, nullable=False),
-    Column("status", String(8), nullable=False, server_default="pending"),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("sent_at", UTCDateTime, nullable=True),
+    Column("messages", Integer, nullable=False),  # how many went into the outbox
     UniqueConstraint("bill_id", "kind", name="bill_kind"),
     CheckConstraint("kind IN ('before', 'after')", name="kind"),
-    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
 )
 
 fund_projects = Table(

@@ -1,4 +1,4 @@
-"""fees: schedules, bills, instalments, reminders, maintenance fund
+"""fees: schedules, bills, instalments, reminders, maintenance fund (projects, invoices, chain)
 
 Revision ID: 0600_fees
 Revises: 0001
@@ -234,15 +234,8 @@ def upgrade() -> None:
         sa.Column("bill_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("created_at", central.db.types.UTCDateTime(), nullable=False),
-        sa.Column("subject", sa.String(length=200), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("status", sa.String(length=8), server_default="pending", nullable=False),
-        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("sent_at", central.db.types.UTCDateTime(), nullable=True),
+        sa.Column("messages", sa.Integer(), nullable=False),
         sa.CheckConstraint("kind IN ('before', 'after')", name=op.f("ck_fee_reminders_kind")),
-        sa.CheckConstraint(
-            "status IN ('pending', 'sent', 'failed')", name=op.f("ck_fee_reminders_status")
-        ),
         sa.ForeignKeyConstraint(
             ["bill_id"], ["bills.id"], name=op.f("fk_fee_reminders_bill_id_bills")
         ),

@@ -25,6 +25,7 @@ from central.estate.settings import load
 from central.fees import arrears
 from central.fees.cli import verify
 from central.fees.tables import fee_reminders
+from central.metering.tables import notifications
 from central.settings import Settings
 from tests.central.conftest import token_for
 
@@ -176,15 +177,6 @@ def send_get(client: TestClient, path: str, headers: dict[str, str]) -> Any:
     return answer.json()
 
 
-class Recorder:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.sent: list[dict[str, Any]] = []
-
-    def send(self, *, to: str, subject: str, body: str, unit: str, resident_id: int) -> None:
-        self.sent.append({"to": to, "subject": subject, "unit": unit})
-
-
 def test_reminders_once_each_and_a_capped_late_fee(
     api: TestClient, db: Database, manager: dict[str, str]
 ) -> None:
@@ -215,14 +207,24 @@ def test_reminders_once_each_and_a_capped_late_fee(
     assert daily(db, "2026-02-02")["reminders"] == []
     assert [r["kind"] for r in daily(db, "2026-02-03")["reminders"]] == ["after"]
     assert daily(db, "2026-02-20")["reminders"] == []
-    sms, app = Recorder("sms"), Recorder("app")
-    with db.write() as conn:
-        assert arrears.deliver(conn, {"sms": sms, "app": app}, at("2026-02-20")) == 2
-        assert arrears.deliver(conn, {"sms": sms, "app": app}, at("2026-02-21")) == 0
-        statuses = conn.execute(select(fee_reminders.c.status)).scalars().all()
-    assert statuses == ["sent", "sent"]
-    assert [m["to"] for m in sms.sent] == ["+8613900000001"] * 2
-    assert "A-0101" in sms.sent[1]["subject"] + sms.sent[1]["unit"]
+    # Each reminder went into the notification outbox (whose worker sends it): an SMS
+    # to the owner's phone and a line in the in-app list.
+    with db.read() as conn:
+        kinds = conn.execute(select(fee_reminders.c.kind).order_by(fee_reminders.c.id))
+        assert kinds.scalars().all() == ["before", "after"]
+        outbox = conn.execute(
+            select(notifications.c.kind, notifications.c.channel, notifications.c.subject)
+            .where(notifications.c.kind.like("fee_%"))
+            .order_by(notifications.c.id)
+        ).all()
+    assert [(n.kind, n.channel) for n in outbox] == [
+        ("fee_before", "sms"),
+        ("fee_before", "app"),
+        ("fee_after", "sms"),
+        ("fee_after", "app"),
+    ]
+    assert outbox[0].subject == "Your property fee is due on 2026-01-31"
+    assert outbox[2].subject == "Your property fee is overdue"
 
     # 3% a month of 531.00, capped at 10%: 15.93, 31.86, 47.79, then 53.10 for ever.
     fees = []
