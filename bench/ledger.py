@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Client, central_server, median, percentile  # noqa: E402
+from bench.harness import Client, central_server, median, percentile
 
 PASSWORD = "bench password 1"
 
@@ -68,19 +68,8 @@ def raw_sqlite_baseline(path: Path, n: int = 20000) -> float:
     return n / elapsed
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--batches", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=10000)
-    parser.add_argument("--database-url", help="default: SQLite in a temporary directory on disk")
-    args = parser.parse_args()
-
-    tmp = Path(tempfile.mkdtemp(prefix="prepaid-bench-"))
-    url = args.database_url or f"sqlite:///{tmp / 'ledger.sqlite3'}"
-    print(f"database: {url.split('@')[-1]}")
+def measure(url: str, *, requests: int, batches: int, batch_size: int) -> dict[str, float]:
+    """The server on ``url`` in its own process; this process as the client."""
     units = prepare(url, 48)
     with central_server(url) as port:
         client = Client(port)
@@ -109,80 +98,108 @@ def main() -> int:
 
         for i in range(200):  # warm-up: connection, caches, the first pages of the B-trees
             top_up(-1 - i)
-        print(
-            f"single top-up: {args.requests} sequential requests, one keep-alive connection ...",
-            flush=True,
-        )
-        latencies = [top_up(i) for i in range(args.requests)]
-        p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-        print(f"  p50 {p50:.2f} ms   p99 {p99:.2f} ms   (max {max(latencies):.2f} ms)")
-
+        print(f"  single top-up: {requests} sequential requests ...", flush=True)
+        latencies = [top_up(i) for i in range(requests)]
         rates = []
-        for b in range(args.batches):
+        for b in range(batches):
             entries = []
-            for i in range(args.batch_size):
+            for i in range(batch_size):
                 unit = units[(i // 2) % len(units)]  # a top-up, then a charge on the same unit
                 if i % 2 == 0:
-                    entries.append(
+                    operation, body = (
+                        "top_up",
                         {
-                            "key": f"batch-{b}-{i}",
-                            "operation": "top_up",
-                            "body": {
-                                "unit": unit,
-                                "wallet": "services",
-                                "amount": 500,
-                                "currency": "CNY",
-                                "method": "cash",
-                                "source": "kiosk-bench",
-                            },
-                        }
+                            "unit": unit,
+                            "wallet": "services",
+                            "amount": 500,
+                            "currency": "CNY",
+                            "method": "cash",
+                            "source": "kiosk-bench",
+                        },
                     )
                 else:
-                    entries.append(
+                    operation, body = (
+                        "charge",
                         {
-                            "key": f"batch-{b}-{i}",
-                            "operation": "charge",
-                            "body": {
-                                "unit": unit,
-                                "wallet": "services",
-                                "amount": 300,
-                                "currency": "CNY",
-                                "service": "gym",
-                            },
-                        }
+                            "unit": unit,
+                            "wallet": "services",
+                            "amount": 300,
+                            "currency": "CNY",
+                            "service": "gym",
+                        },
                     )
+                entries.append({"key": f"batch-{b}-{i}", "operation": operation, "body": body})
             start = time.perf_counter()
             status, answer = client.call("POST", "/v1/ledger/batch", {"entries": entries})
             elapsed = time.perf_counter() - start
             assert status == 200, answer
-            assert answer["applied"] == args.batch_size, answer["rejected"]
-            rates.append(args.batch_size / elapsed)
+            assert answer["applied"] == batch_size, answer["rejected"]
+            rates.append(batch_size / elapsed)
             print(
-                f"  batch {b + 1}/{args.batches}: {args.batch_size} transactions in {elapsed:.2f} s",
+                f"  batch {b + 1}/{batches}: {batch_size} transactions in {elapsed:.2f} s",
                 flush=True,
             )
         status, report = client.call("GET", "/v1/ledger/check")
         assert report["ok"], report
         client.close()
+    return {
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "batched": median(rates),
+    }
 
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=10000)
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL column")
+    args = parser.parse_args()
+    shape = {"requests": args.requests, "batches": args.batches, "batch_size": args.batch_size}
+
+    tmp = Path(tempfile.mkdtemp(prefix="prepaid-bench-"))
+    columns: dict[str, dict[str, float]] = {}
+    print("SQLite (WAL, synchronous=FULL, on disk):", flush=True)
+    columns["SQLite"] = measure(f"sqlite:///{tmp / 'ledger.sqlite3'}", **shape)
+    if not args.no_postgres:
+        from tests import pg_server
+
+        print("PostgreSQL (a server started for the run, fsync on, on disk):", flush=True)
+        server = pg_server.start(durable=True)
+        try:
+            url = pg_server.create_database(server, "bench")
+            columns["PostgreSQL"] = measure(url, **shape)
+        finally:
+            server.stop()
     baseline = raw_sqlite_baseline(tmp / "raw.sqlite3")
-    rate = median(rates)
+
+    names = list(columns)
     print()
-    print("| figure | value |")
-    print("|---|---|")
-    print(f"| single top-up p50 | {p50:.2f} ms |")
-    print(f"| single top-up p99 | {p99:.2f} ms |")
+    print("| figure | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
     print(
-        f"| batched, {args.batch_size} per request (median of {args.batches}) | {rate:,.0f} transactions/s |"
+        "| single top-up p50 | " + " | ".join(f"{columns[n]['p50']:.2f} ms" for n in names) + " |"
     )
     print(
-        f"| raw sqlite3, two-posting transactions in one commit (same disk) | {baseline:,.0f} transactions/s |"
+        "| single top-up p99 | " + " | ".join(f"{columns[n]['p99']:.2f} ms" for n in names) + " |"
     )
-    print(f"| batched / raw sqlite3 | {rate / baseline:.2f} |")
     print(
-        "\nmeasured: server = `prepaid central serve` (uvicorn) in its own process; client = this "
-        "process over loopback HTTP/1.1 keep-alive; bearer token checked on every request; "
-        "SQLite WAL with synchronous=FULL on disk; ledger check passed afterwards."
+        f"| batched, {args.batch_size} per request, median of {args.batches} | "
+        + " | ".join(f"{columns[n]['batched']:,.0f} tx/s" for n in names)
+        + " |"
+    )
+    print(
+        f"\nraw sqlite3 on the same disk, two-posting transactions in one commit: "
+        f"{baseline:,.0f} tx/s "
+        f"(batched SQLite is {columns['SQLite']['batched'] / baseline:.2f} of it)"
+    )
+    print(
+        "measured: server = `prepaid central serve` (uvicorn) in its own process; client = "
+        "this process over loopback HTTP/1.1 keep-alive; bearer token checked on every "
+        "request; the ledger check passed after each run."
     )
     return 0
 
