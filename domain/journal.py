@@ -36,6 +36,13 @@ EVENT_KINDS = frozenset(
 KINDS = LEDGER_KINDS | EVENT_KINDS
 
 VERDICTS = ("applied", "duplicate", "rejected")
+# Fields a terminal adds to a money entry for its own bookkeeping (which credential,
+# decided offline); the server takes them off before the ledger sees the body.
+ANNOTATIONS = ("credential", "offline", "receipt")
+
+
+def ledger_body(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ANNOTATIONS}
 
 
 def canonical(value: Any) -> bytes:
@@ -142,8 +149,11 @@ def credential_hash(hash_key_hex: str, kind: str, value: str) -> str:
     never holds the card number or the plate itself.
     """
     import hmac
+    import re
 
-    material = f"{kind}:{value.strip().upper()}".encode()
+    # The same normalisation as the server's registry: no spaces, dashes, dots; upper case.
+    cleaned = re.sub(r"[\s\-·.]", "", value).upper()
+    material = f"{kind}:{cleaned}".encode()
     return hmac.new(bytes.fromhex(hash_key_hex), material, hashlib.sha256).hexdigest()
 
 

@@ -117,7 +117,9 @@ class SignedClient:
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         for attempt in (1, 2):
             sent = self.clock()
-            answer = self.transport(method, path, body, self.headers(method, path, body))
+            # "@path" is the path alone: the query string is not part of what is signed.
+            signed = self.headers(method, path.split("?", 1)[0], body)
+            answer = self.transport(method, path, body, signed)
             self._learn_clock(answer, sent, self.clock())
             if answer.status < 400:
                 return answer

@@ -107,10 +107,11 @@ class SyncClient:
                         "journal entry rejected",
                         extra={"terminal": terminal, "seq": r["seq"], "code": r.get("code")},
                     )
-            if self.journal.synced_seq <= before:
-                result.blocked = self.journal.meta("blocked") or (
-                    f"the server's head stays at {head_seq}: it refuses entry {before + 1}"
-                )
+            blocked = self.journal.meta("blocked")
+            if blocked is None and self.journal.synced_seq <= before:
+                blocked = f"the server's head stays at {head_seq}: it refuses entry {before + 1}"
+            if blocked is not None:
+                result.blocked = blocked
                 log.error(
                     "journal sync blocked",
                     extra={"terminal": terminal, "seq": before + 1, "detail": result.blocked},

@@ -253,7 +253,7 @@ def _apply(
         if e.kind in dj.LEDGER_KINDS:
             key = dj.ledger_key(terminal_id, e.seq)
             seq_of[key] = e.seq
-            money.append(LedgerEntry(key, e.kind, e.body))
+            money.append(LedgerEntry(key, e.kind, dj.ledger_body(e.body)))
         elif e.kind in dj.EVENT_KINDS:
             out[e.seq] = EntryVerdict(e.seq, "applied")
         else:
