@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("kind", choices=["units", "residents", "credentials", "vehicles"])
     exp.add_argument("--output", "-o", type=argparse.FileType("w", encoding="utf-8"), default="-")
 
+    _terminals_parser(sub)
+
     token = sub.add_parser("token", help="issue a bearer token for a staff member (for scripts)")
     token.add_argument("username")
     token.add_argument("--password", help="default PREPAID_STAFF_PASSWORD, else asked")
@@ -105,6 +107,7 @@ def main(argv: Sequence[str]) -> int:
             "statement": _statement,
             "seed-demo": _seed_demo,
             "token": _token,
+            "terminals": _terminals,
             "fees": lambda s, a: fees_cli.fees_command(_open(s), a),
             "fund": lambda s, a: fees_cli.fund_command(lambda: _open(s), a),
             "import": _import,
@@ -299,4 +302,88 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
     with _open(settings).read() as conn:
         args.output.write(export_csv(conn, args.kind))
+    return 0
+
+
+def _terminals_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    t = sub.add_parser(
+        "terminals", help="the terminal fleet: list, enrolment codes, decommission, revoke"
+    )
+    t_sub = t.add_subparsers(dest="terminals_action", metavar="WHAT")
+    ls = t_sub.add_parser("list", help="every terminal: online, degraded or offline (default)")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    code = t_sub.add_parser("code", help="a one-time enrolment code (text and QR)")
+    code.add_argument(
+        "--type",
+        dest="terminal_type",
+        required=True,
+        choices=("kiosk", "gate", "turnstile", "meter-gateway"),
+    )
+    code.add_argument("--location", required=True, help='where it stands, e.g. "Tower A lobby"')
+    code.add_argument("--hours", type=float, default=24, help="valid for (default 24)")
+    code.add_argument("--server", help="the server URL the terminal uses (put into the QR)")
+    code.add_argument("--by", default="manager", help="who asked for it (recorded)")
+    code.add_argument("--qr", help="also save the QR code to this .png or .svg file")
+    code.add_argument("--no-qr", action="store_true", help="do not draw the QR in the terminal")
+    dec = t_sub.add_parser(
+        "decommission", help="start nothing new; accept its journal; then its key dies"
+    )
+    dec.add_argument("terminal_id")
+    dec.add_argument("--last-entry", type=int, help="its last journal sequence number")
+    rev = t_sub.add_parser("revoke", help="kill a terminal's keys at once (stolen, compromised)")
+    rev.add_argument("terminal_id")
+
+
+def _terminals(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from central.terminals import enrolment, health, lifecycle
+
+    action = args.terminals_action or "list"
+    db = _open(settings)
+    if action == "code":
+        with db.write() as conn:
+            code = enrolment.create_code(
+                conn,
+                terminal_type=args.terminal_type,
+                location=args.location,
+                created_by=f"staff:{args.by}",
+                ttl=timedelta(hours=args.hours),
+            )
+        print(f"enrolment code: {code.code}")
+        print(f"for a {code.terminal_type} at {code.location}; single use")
+        print(f"expires: {code.expires_at:%Y-%m-%d %H:%M} UTC")
+        qr = code.qr(args.server)
+        if not args.no_qr:
+            qr.terminal(compact=True)
+        if args.qr:
+            qr.save(args.qr, scale=8)
+            print(f"QR code saved to {args.qr}")
+        server = args.server or "URL"
+        print(f"on the terminal: prepaid provision enroll --server {server} --code {code.code}")
+        return 0
+    if action in ("decommission", "revoke"):
+        with db.write() as conn:
+            if action == "revoke":
+                state = lifecycle.revoke(conn, args.terminal_id)
+            else:
+                state = lifecycle.decommission(conn, args.terminal_id, last_entry=args.last_entry)
+        print(json.dumps(state, indent=2))
+        return 0
+    with db.read() as conn:
+        fleet = health.fleet(conn)
+    if getattr(args, "json", False):
+        print(json.dumps([t.as_dict() for t in fleet], indent=2))
+        return 0
+    if not fleet:
+        print("no terminals enrolled ('prepaid central terminals code' makes an enrolment code)")
+        return 0
+    print(f"{'TERMINAL':<20}{'STATE':<10}{'LAST HEARTBEAT':<22}{'CONFIG':<8}{'LOCATION':<24}WHY")
+    for t in fleet:
+        seen = (t.last_heartbeat_at or "never")[:19].replace("T", " ")
+        config = f"{t.config_version_acked or '-'}/{t.config_version_latest}"
+        why = "; ".join(t.reasons)
+        print(f"{t.terminal_id:<20}{t.state:<10}{seen:<22}{config:<8}{t.location[:23]:<24}{why}")
+    counts = {s: sum(t.state == s for t in fleet) for s in ("online", "degraded", "offline")}
+    print(", ".join(f"{n} {s}" for s, n in counts.items()))
     return 0

@@ -17,9 +17,11 @@ from central.api import (
     routes_ledger,
     routes_me,
     routes_metering,
+    routes_terminals,
 )
 from central.api.errors import ERROR_RESPONSES
-from central.auth.terminals import TerminalVerifier, no_terminals_enrolled
+from central.api.server_time import ServerTimeMiddleware
+from central.auth.terminals import TerminalVerifier
 from central.db.database import Database
 from central.settings import Settings
 
@@ -28,7 +30,7 @@ def create_app(
     settings: Settings,
     db: Database | None = None,
     *,
-    terminal_verifier: TerminalVerifier = no_terminals_enrolled,
+    terminal_verifier: TerminalVerifier | None = None,
 ) -> FastAPI:
     try:
         version = metadata.version("prepaid")
@@ -46,7 +48,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = db or Database.open(settings.database_url)
+    if terminal_verifier is None:
+        from central.terminals.verify import SignedRequestVerifier
+
+        terminal_verifier = SignedRequestVerifier()
     app.state.terminal_verifier = terminal_verifier
+    app.add_middleware(ServerTimeMiddleware)
     errors.install(app)
     for router in (
         routes_auth.router,
@@ -54,6 +61,7 @@ def create_app(
         routes_ledger.router,
         routes_facilities.router,
         routes_metering.router,
+        routes_terminals.router,
         routes_me.router,
         routes_fees.router,
     ):
