@@ -209,7 +209,7 @@ def encode(message: Reading | Command | StateReport) -> bytes:
     return json.dumps(message.to_json(), separators=(",", ":")).encode()
 
 
-def decode_json(payload: bytes) -> Mapping[str, Any]:
+def decode_json(payload: bytes | bytearray) -> Mapping[str, Any]:
     try:
         data = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as err:
