@@ -10,7 +10,7 @@ for plates too small for the first pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -28,6 +28,8 @@ FINE_BUDGET = 1024 * 576
 # The share of the lowest character confidence a reading needs to be acted on.
 ACT_THRESHOLD = 0.90
 MAX_LINES = 12
+# Unsure readings looked at again, each in a close crop, before a full second pass.
+ZOOM_MAX = 2
 # At the detector's coarse scale a line's box can clip the first or last
 # character, which the recogniser then drops without a trace ("PJK4867" read
 # "JK4867", which is a valid German format). Each line is also read from a crop
@@ -113,11 +115,31 @@ class PlateReader:
     def read(self, frame: np.ndarray) -> list[Reading]:
         """All plates found, most confident first."""
         readings = self._pass(frame, self.settings.fast_budget)
-        if self.settings.fine_budget > self.settings.fast_budget and not any(
-            r.actionable(self.settings.act_threshold) for r in readings
-        ):
-            readings = _dedupe(readings + self._pass(frame, self.settings.fine_budget))
-        return readings
+        if self._confident(readings) or self.settings.fine_budget <= self.settings.fast_budget:
+            return readings
+        # Unsure reads: look again around each at up to full resolution first,
+        # which costs a fraction of a second full pass.
+        for unsure in readings[:ZOOM_MAX]:
+            readings = _dedupe(readings + self._zoom(frame, unsure.box))
+        if self._confident(readings):
+            return readings
+        return _dedupe(readings + self._pass(frame, self.settings.fine_budget))
+
+    def _confident(self, readings: list[Reading]) -> bool:
+        return any(r.actionable(self.settings.act_threshold) for r in readings)
+
+    def _zoom(self, frame: np.ndarray, box: Box) -> list[Reading]:
+        fh, fw = frame.shape[:2]
+        x0, x1 = max(0, box.x - box.w // 2), min(fw, box.x + box.w + box.w // 2)
+        y0, y1 = max(0, box.y - box.h * 3 // 2), min(fh, box.y + box.h + box.h * 3 // 2)
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return []
+        part = frame[y0:y1, x0:x1]
+        budget = min(self.settings.fine_budget, part.shape[0] * part.shape[1])
+        return [
+            replace(r, box=Box(r.box.x + x0, r.box.y + y0, r.box.w, r.box.h))
+            for r in self._pass(part, budget)
+        ]
 
     def _pass(self, frame: np.ndarray, budget: int) -> list[Reading]:
         found_lines = detect_lines(self._sessions.detector, frame, budget)
