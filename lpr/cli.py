@@ -106,7 +106,7 @@ def _watch(args: argparse.Namespace) -> int:
     from lpr.voting import PlateVoter, VoteSettings
 
     reader = PlateReader(ReaderSettings(region=args.region, act_threshold=args.threshold))
-    voter = PlateVoter(VoteSettings(act_threshold=args.threshold))
+    voter = PlateVoter(VoteSettings(act_threshold=args.threshold), reader.region)
     last_health = Health.OK
     now = 0.0
     with open_source(args.source) as source:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from lpr.matching import edit_distance
+from lpr.regions import Region, fit_text
 from lpr.types import Box, Reading
 
 # Where a misread goes: one of a few look-alikes, not anywhere in the alphabet.
@@ -88,8 +89,12 @@ def _clamp(c: float) -> float:
     return min(MAX_READ_CONFIDENCE, max(MIN_READ_CONFIDENCE, c))
 
 
-def combine(readings: list[Reading]) -> Vote:
-    """The vote of several reads of one plate (see the module's docstring)."""
+def combine(readings: list[Reading], region: Region | None = None) -> Vote:
+    """The vote of several reads of one plate (see the module's docstring).
+
+    With a region, a voted text that fits none of its formats (a mix of an old
+    Brazilian and a Mercosur read, say) gets no confidence.
+    """
     if not readings:
         raise ValueError("nothing to combine")
     by_length: dict[int, list[Reading]] = defaultdict(list)
@@ -106,6 +111,9 @@ def combine(readings: list[Reading]) -> Vote:
         r for r in group if r.format_name
     ]
     format_name = max(formats, key=lambda r: r.confidence).format_name if formats else None
+    if region is not None:
+        fitted = fit_text(text, region)
+        format_name = fitted.format_name if fitted is not None and fitted.text == text else None
     overall = min(confs) * length_share if format_name else 0.0
     return Vote(text, tuple(confs), overall, format_name)
 
@@ -142,8 +150,9 @@ class _Track:
 class PlateVoter:
     """Feeds on each frame's readings; returns the decisions made at that frame."""
 
-    def __init__(self, settings: VoteSettings | None = None) -> None:
+    def __init__(self, settings: VoteSettings | None = None, region: Region | None = None) -> None:
         self.settings = settings or VoteSettings()
+        self.region = region
         self._tracks: list[_Track] = []
         self._ids = itertools.count(1)
 
@@ -157,7 +166,7 @@ class PlateVoter:
             track = self._track_for(reading, timestamp)
             track.reads.append(reading)
             track.last_seen, track.box = timestamp, reading.box
-            vote = combine(track.reads)
+            vote = combine(track.reads, self.region)
             track.text = vote.text
             if not track.decided:
                 decision = self._decide(track, vote, reading, timestamp)
@@ -210,7 +219,7 @@ class PlateVoter:
         return None
 
     def _final(self, track: _Track, reason: Reason, now: float) -> Decision:
-        return self._emit(track, combine(track.reads), reason, now)
+        return self._emit(track, combine(track.reads, self.region), reason, now)
 
     def _emit(self, track: _Track, vote: Vote, reason: Reason, now: float) -> Decision:
         track.decided = True

@@ -185,3 +185,16 @@ def test_prepaid_lpr_is_wired(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     render.write_set(tmp_path, 2, seed=6, regions=("br",))
     assert prepaid(["lpr", "eval", str(tmp_path), "--region", "br", "--quiet"]) == 0
     assert "exact match" in capsys.readouterr().out
+
+
+def test_widened_read_helpers() -> None:
+    from lpr.reader import _extends, _on_a_band
+
+    assert _extends("PJK4867", "JK4867")
+    assert not _extends("DUH9191", "OUH9191")
+    white = np.full((48, 200, 3), 235, np.uint8)
+    wide = np.full((48, 240, 3), 235, np.uint8)
+    assert not _on_a_band(wide, white, left=True)
+    wide[:, :20] = (153, 51, 0)  # the EU band's blue, in BGR
+    assert _on_a_band(wide, white, left=True)
+    assert not _on_a_band(wide, white, left=False)

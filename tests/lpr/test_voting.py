@@ -121,3 +121,16 @@ def test_flipped_minority_never_wins(seed: int, frames: int, flips: int) -> None
     decisions += voter.flush(frames * 0.1)
     assert len(decisions) == 1
     assert decisions[0].text == plate
+
+
+def test_a_vote_that_fits_no_format_is_not_trusted() -> None:
+    from lpr.regions import get_region
+
+    # Old Brazilian reads and Mercosur reads of a plate, mixed position by
+    # position, could give a text neither format allows.
+    reads = [reading("ABC1234", 0.95), reading("ABC1D34", 0.95), reading("ABC1234", 0.95)]
+    assert combine(reads, get_region("br")).text == "ABC1234"
+    mixed = [reading("ABCD234", 0.95)] * 3
+    vote = combine(mixed, get_region("br"))
+    assert vote.format_name is None
+    assert vote.confidence == 0.0
