@@ -2,17 +2,20 @@
 
 Software and config versions, each device's state, the journal's backlog and
 head, and this terminal's own clock (uncorrected: the server measures the drift).
-Device states and the journal's numbers come from files the terminal apps and the
-journal keep current in the terminal directory (``device_states.json``:
-``{name: {"ok", "state", "detail"}}``; ``journal_state.json``: ``{"backlog",
-"head"}``), or from a fresh self-test of every device.
+Device states come from ``device_states.json`` in the terminal directory, which the
+apps' device controllers keep current (``{name: {"ok", "state", "detail"}}``), or
+from a fresh self-test of every device. The journal's head and backlog are read
+(read-only) from the offline journal, ``journal.sqlite3`` in the same directory, or
+from ``journal_state.json`` (``{"backlog", "head"}``) where there is none.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,28 @@ def device_states(files: TerminalFiles, *, self_test: bool) -> dict[str, dict[st
     }
 
 
+def journal_numbers(files: TerminalFiles) -> tuple[int, int | None]:
+    """``(backlog, head)`` of this terminal's journal; ``(0, None)`` if it keeps none."""
+    path = files.dir / "journal.sqlite3"
+    if path.exists():
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
+                head = int(conn.execute("SELECT MAX(seq) FROM entries").fetchone()[0] or 0)
+                row = conn.execute("SELECT value FROM meta WHERE key = 'synced_seq'").fetchone()
+                synced = int(row[0]) if row else 0
+                backlog = int(
+                    conn.execute(
+                        "SELECT COUNT(*) FROM entries WHERE seq > ?", (synced,)
+                    ).fetchone()[0]
+                )
+            return backlog, head
+        except sqlite3.Error:
+            pass  # a journal being created right now: fall back to the state file
+    state = _read_json(files.dir / "journal_state.json")
+    head_value = state.get("head")
+    return int(state.get("backlog", 0)), None if head_value is None else int(head_value)
+
+
 def build(
     files: TerminalFiles,
     *,
@@ -66,14 +91,15 @@ def build(
     clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     identity = files.load()
-    journal = _read_json(files.dir / "journal_state.json")
-    head = journal_head if journal_head is not None else journal.get("head")
+    journal_backlog, head = journal_numbers(files)
+    if journal_head is not None:
+        head = journal_head
     return {
         "software_version": software_version(),
         "config_version": identity.config_version,
         "devices": device_states(files, self_test=self_test),
-        "journal_backlog": int(backlog if backlog is not None else journal.get("backlog", 0)),
-        "journal_head": None if head is None else int(head),
+        "journal_backlog": journal_backlog if backlog is None else backlog,
+        "journal_head": head,
         "clock": clock(),
     }
 
