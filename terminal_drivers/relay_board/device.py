@@ -310,10 +310,9 @@ class RelayBoard:
                     self.set_relay(relay, False)
                     relay_on = False
                 high = self.read_inputs().rotation
-                if high and not was_high:
-                    passed = True
-                    if not relay_on:
-                        break
+                passed = passed or (high and not was_high)
+                if passed and not relay_on:
+                    break
                 was_high = high
                 time.sleep(0.01)
         finally:

@@ -45,8 +45,10 @@ def test_inputs(board: RelayBoard, sim: RelayBoardSimulator) -> None:
 
 
 def test_release_one_sees_the_passage(board: RelayBoard, sim: RelayBoardSimulator) -> None:
-    sim.rotate(ms=150, after_ms=100)
-    assert board.release_one(1, pulse=0.05, timeout=1.0) is True
+    sim.rotate(ms=150, after_ms=20)  # during the pulse
+    started = time.monotonic()
+    assert board.release_one(1, pulse=0.1, timeout=2.0) is True
+    assert time.monotonic() - started < 0.5  # done once the relay is off, not at the timeout
     assert sim.coils[0] is False
 
 
