@@ -9,7 +9,8 @@ turnstile that is offline admits and prices exactly as the server would.
   are counted per started minute after ``grace_s`` seconds, at least
   ``minimum_minutes``, and never more than the hold.
 - Passes: monthly (valid from a day through the day before the same date
-  ``months`` later, or the month's last day when that date does not exist) or by visits (``visits`` entries within ``valid_days``).
+  ``months`` later, or the month's last day when that date does not exist) or
+  by visits (``visits`` entries within ``valid_days``).
 
 All prices are Decimal in major units; :func:`domain.money.to_minor` turns each
 charge into minor units once.
