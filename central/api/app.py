@@ -17,6 +17,7 @@ from central.api import (
     routes_ledger,
     routes_me,
     routes_metering,
+    routes_parking,
     routes_terminals,
 )
 from central.api.errors import ERROR_RESPONSES
@@ -64,6 +65,7 @@ def create_app(
         routes_terminals.router,
         routes_me.router,
         routes_fees.router,
+        routes_parking.router,
     ):
         # Every route documents the error answers any route can give.
         app.include_router(router, responses=ERROR_RESPONSES)

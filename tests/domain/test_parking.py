@@ -5,13 +5,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.parking import ParkingTariff, TariffError, due_at_exit, price
+from domain.parking import (
+    ParkingTariff,
+    PassPeriod,
+    Rule,
+    RuleAction,
+    Situation,
+    TariffError,
+    due_after_pass,
+    due_at_exit,
+    next_term,
+    pass_term,
+    price,
+    renewal_due,
+    tariff_from_spec,
+    tariff_to_spec,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")  # changes clocks, unlike Shanghai
@@ -135,3 +151,129 @@ def test_uncapped_price_is_blocks_times_rates(entry: datetime, minutes: int) -> 
     expected_blocks = 0 if minutes == 0 else -(-minutes // 30)
     assert quote.blocks == expected_blocks
     assert abs(quote.amount - expected_blocks * 125) < len(quote.per_day) + 1
+
+
+# -- more properties: convenience time, night rates, grace, caps across DST -----------------
+
+FLAT_NIGHT = ParkingTariff(
+    version="n",
+    currency="CNY",
+    block_minutes=30,
+    day_rate=Decimal("3"),
+    night_rate=Decimal("1"),
+    night_start=time(22),
+    night_end=time(7),
+)
+
+
+@given(entry=moments, minutes=st.integers(min_value=0, max_value=15))
+def test_a_stay_within_the_convenience_time_is_free(entry: datetime, minutes: int) -> None:
+    assert price(VISITOR, entry, entry + timedelta(minutes=minutes), BERLIN).amount == 0
+
+
+@given(
+    day=st.dates(min_value=datetime(2026, 1, 1).date(), max_value=datetime(2027, 12, 30).date()),
+    start_minute=st.integers(min_value=0, max_value=7 * 60),
+    length=st.integers(min_value=1, max_value=7 * 60),
+)
+def test_blocks_starting_at_night_cost_the_night_rate(
+    day: Any, start_minute: int, length: int
+) -> None:
+    # Shanghai keeps one offset all year, so 22:00 + 30-minute blocks stay on the clock.
+    entry = datetime.combine(day, time(22), tzinfo=SHANGHAI) + timedelta(minutes=start_minute)
+    leaving = entry + timedelta(minutes=length)
+    quote = price(FLAT_NIGHT, entry, leaving, SHANGHAI)
+    night_blocks = sum(
+        1
+        for i in range(quote.blocks)
+        if FLAT_NIGHT.is_night((entry + timedelta(minutes=30 * i)).astimezone(SHANGHAI).time())
+    )
+    assert quote.amount == night_blocks * 100 + (quote.blocks - night_blocks) * 300
+
+
+@given(
+    entry=moments,
+    minutes=stays,
+    paid_after=st.integers(min_value=0, max_value=600),
+    within=st.integers(min_value=0, max_value=15 * 60),
+)
+def test_leaving_within_the_grace_period_owes_nothing(
+    entry: datetime, minutes: int, paid_after: int, within: int
+) -> None:
+    paid = entry + timedelta(minutes=minutes + paid_after)
+    leaving = paid + timedelta(seconds=within)
+    assert due_at_exit(VISITOR, entry, paid, leaving, BERLIN).amount == 0
+    late = due_at_exit(VISITOR, entry, paid, paid + timedelta(minutes=16), BERLIN)
+    assert late.amount > 0
+
+
+DST_DAYS = st.sampled_from(
+    [datetime(2026, 3, 29).date(), datetime(2026, 10, 25).date(), datetime(2027, 3, 28).date()]
+)
+
+
+@given(day=DST_DAYS, hours=st.integers(min_value=1, max_value=72))
+def test_the_cap_holds_per_local_day_across_a_clock_change(day: Any, hours: int) -> None:
+    capped = ParkingTariff(
+        version="c", currency="EUR", block_minutes=60, day_rate=Decimal("2"), daily_cap=Decimal(30)
+    )
+    entry = datetime.combine(day, time(0), tzinfo=BERLIN)
+    leaving = (entry.astimezone(UTC) + timedelta(hours=hours)).astimezone(BERLIN)
+    quote = price(capped, entry, leaving, BERLIN)
+    assert all(amount <= 3000 for amount in quote.per_day.values())
+    assert quote.blocks == hours  # real hours: 23 or 25 on the day of the change
+    first_day_hours = min(hours, 23 if day.month == 3 else 25)
+    assert quote.per_day[day] == min(3000, first_day_hours * 200)
+
+
+# -- specs, passes and rules ------------------------------------------------------------------
+
+
+@given(
+    rate=st.decimals(min_value=0, max_value=1000, places=2),
+    cap=st.none() | st.decimals(min_value=0, max_value=10_000, places=2),
+    block=st.sampled_from([15, 30, 60]),
+)
+def test_a_tariff_survives_its_spec(rate: Decimal, cap: Decimal | None, block: int) -> None:
+    tariff = ParkingTariff(
+        version="x", currency="CNY", block_minutes=block, day_rate=rate, daily_cap=cap
+    )
+    assert tariff_from_spec(tariff_to_spec(tariff)) == tariff
+
+
+def test_bad_specs_are_tariff_errors() -> None:
+    for spec in ({}, {"version": "x", "currency": "CNY", "block_minutes": 60, "day_rate": "x"}):
+        with pytest.raises(TariffError):
+            tariff_from_spec(spec)
+
+
+def test_pass_terms_and_renewal_dates() -> None:
+    jan31 = datetime(2027, 1, 31).date()
+    assert pass_term(jan31, PassPeriod.MONTHLY)[1] == datetime(2027, 2, 27).date()
+    assert (
+        pass_term(datetime(2026, 11, 1).date(), PassPeriod.QUARTERLY)[1]
+        == datetime(2027, 1, 31).date()
+    )
+    assert next_term(datetime(2026, 11, 30).date(), PassPeriod.ANNUAL) == (
+        datetime(2026, 12, 1).date(),
+        datetime(2027, 11, 30).date(),
+    )
+    until = datetime(2026, 11, 30).date()
+    assert not renewal_due(until, datetime(2026, 11, 22).date(), 7)
+    assert renewal_due(until, datetime(2026, 11, 23).date(), 7)
+
+
+def test_a_pass_ending_mid_stay_follows_the_rule() -> None:
+    entry = at(SHANGHAI, 2026, 11, 24, 23, 0)
+    ends = at(SHANGHAI, 2026, 11, 25, 0, 0)
+    leaving = at(SHANGHAI, 2026, 11, 25, 9, 30)
+    day_tariff = ParkingTariff(version="d", currency="CNY", block_minutes=60, day_rate=Decimal(5))
+    tariff_rule = Rule(Situation.PASS_EXPIRED_MID_STAY, RuleAction.CHARGE_TARIFF)
+    assert due_after_pass(day_tariff, entry, ends, leaving, SHANGHAI, tariff_rule) == (5000, False)
+    maximum = Rule(Situation.PASS_EXPIRED_MID_STAY, RuleAction.CHARGE_MAXIMUM, 8000)
+    assert due_after_pass(day_tariff, entry, ends, leaving, SHANGHAI, maximum) == (8000, False)
+    review = Rule(Situation.PASS_EXPIRED_MID_STAY, RuleAction.REVIEW)
+    assert due_after_pass(day_tariff, entry, ends, leaving, SHANGHAI, review) == (0, True)
+    assert due_after_pass(day_tariff, entry, ends, ends, SHANGHAI, review) == (0, False)
+    with pytest.raises(TariffError):
+        Rule(Situation.REVERSED_OUT, RuleAction.CHARGE_TARIFF)
