@@ -62,6 +62,8 @@ class Style:
     two_line_split: int = 0  # characters on the first line; 0 is a one-line plate
     char_height: int = 60
     band: str = ""  # the country code of a blue EU band on the left ("D", "NL"); none if empty
+    header: str = ""  # small text above the registration: a US state's name
+    footer: str = ""  # small text below it: a slogan, a dealer's name
 
 
 def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -93,10 +95,20 @@ def render_plate(text: str, style: Style) -> np.ndarray:
     pad_x, pad_y = size // 2, size // 3
     band_w = int(size * 0.7) if style.band else 0
     line_h = int(size * 1.25)
+    small_h = size * 2 // 5
+    top = pad_y + (small_h + pad_y // 2 if style.header else 0)
     w = max(widths) + 2 * pad_x + band_w
-    h = line_h * len(lines) + 2 * pad_y
+    h = top + line_h * len(lines) + pad_y + (small_h + pad_y // 2 if style.footer else 0)
     img = Image.new("RGB", (w, h), bg[::-1])
     draw = ImageDraw.Draw(img)
+    small_font = _font(latin, small_h)
+    if style.header:
+        hx = (w - int(small_font.getlength(style.header))) // 2
+        draw.text((hx, pad_y // 2), style.header, font=small_font, fill=(160, 20, 20))
+    if style.footer:
+        fx = (w - int(small_font.getlength(style.footer))) // 2
+        fy = top + line_h * len(lines)
+        draw.text((fx, fy), style.footer, font=small_font, fill=(20, 20, 120))
     if style.band:
         draw.rectangle((0, 0, band_w, h), fill=(0, 51, 153))
         small = _font(latin, size // 2 if len(style.band) < 2 else size // 3)
@@ -105,7 +117,7 @@ def render_plate(text: str, style: Style) -> np.ndarray:
     draw.rectangle((2, 2, w - 3, h - 3), outline=ink[::-1], width=max(2, size // 20))
     for row, (glyphs, width) in enumerate(zip(line_glyphs, widths, strict=True)):
         x = band_w + (w - band_w - width) // 2
-        y = pad_y + row * line_h
+        y = top + row * line_h
         for ch, font in glyphs:
             draw.text((x, y), ch, font=font, fill=ink[::-1])
             x += int(font.getlength(ch)) + gap
@@ -207,6 +219,8 @@ def compose(
 
 
 EU_BANDS = ("D", "F", "I", "E", "NL", "B", "P", "PL", "A")
+US_STATES = ("California", "TEXAS", "Florida", "NEW YORK", "Illinois", "OHIO", "Arizona")
+US_SLOGANS = ("dmv.ca.gov", "The Lone Star State", "Sunshine State", "Land of Lincoln")
 
 REGION_LOOKS: dict[str, tuple[str, ...]] = {
     "br": ("grey", "white"),
@@ -232,6 +246,8 @@ def sample(
         font=rng.choice(fonts) if fonts else None,
         two_line_split=(len(text) + 1) // 2 - 1 if two_line else 0,
         band=rng.choice(EU_BANDS) if region == "eu" and rng.random() < 0.5 else "",
+        header=rng.choice(US_STATES) if region == "us" and rng.random() < 0.6 else "",
+        footer=rng.choice(US_SLOGANS) if region == "us" and rng.random() < 0.4 else "",
     )
     width = rng.randint(160, 260) if not two_line else rng.randint(130, 170)
     return compose(

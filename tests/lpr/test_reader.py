@@ -198,3 +198,16 @@ def test_widened_read_helpers() -> None:
     wide[:, :20] = (153, 51, 0)  # the EU band's blue, in BGR
     assert _on_a_band(wide, white, left=True)
     assert not _on_a_band(wide, white, left=False)
+
+
+def test_us_state_names_and_slogans_are_not_read_as_the_plate() -> None:
+    reader = PlateReader(ReaderSettings(region="us"))
+    rng = random.Random(4)
+    right = 0
+    for header, footer in (("TEXAS", "The Lone Star State"), ("California", ""), ("OHIO", "")):
+        text = render.random_plate("us", rng)
+        plate = render.render_plate(text, render.Style(header=header, footer=footer))
+        s = render.compose(plate, text, rng=rng, plate_width=rng.randint(180, 260))
+        reading, _ = pick(reader.read(s.frame), s.box)
+        right += reading is not None and reading.text == text
+    assert right == 3
