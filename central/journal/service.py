@@ -183,6 +183,26 @@ def _resends(
     return out
 
 
+def _admitted_up_to(conn: Connection, terminal_id: str, seqs: Sequence[int]) -> int:
+    """The highest of ``seqs`` the terminal's status still admits (admission only ever
+    ends at a last entry), asking ``lifecycle.journal_admits`` a few times, not per entry."""
+    if not seqs:
+        return 0
+    ordered = sorted(seqs)
+    if lifecycle.journal_admits(conn, terminal_id, ordered[-1]):
+        return ordered[-1]
+    low, high = 0, len(ordered) - 1  # ordered[high] is refused
+    if not lifecycle.journal_admits(conn, terminal_id, ordered[0]):
+        return 0
+    while high - low > 1:
+        mid = (low + high) // 2
+        if lifecycle.journal_admits(conn, terminal_id, ordered[mid]):
+            low = mid
+        else:
+            high = mid
+    return ordered[low]
+
+
 def _chain(
     conn: Connection,
     terminal_id: str,
@@ -196,6 +216,7 @@ def _chain(
     refused: dict[int, EntryVerdict] = {}
     expected, prev = head_seq + 1, head_hash
     broken: tuple[str, str] | None = None
+    admitted_up_to = _admitted_up_to(conn, terminal_id, [e.seq for e in new])
     for e in new:
         if broken is not None:
             refused[e.seq] = EntryVerdict(e.seq, "rejected", "after_break", broken[1])
@@ -206,7 +227,7 @@ def _chain(
             broken = ("chain_broken", f"entry {e.seq} does not name the hash of entry {e.seq - 1}")
         elif e.computed_hash(terminal_id) != e.hash:
             broken = ("hash_mismatch", f"entry {e.seq} does not hash to what it claims: edited")
-        elif not lifecycle.journal_admits(conn, terminal_id, e.seq):
+        elif e.seq > admitted_up_to:
             broken = (
                 "terminal_retired",
                 f"terminal {terminal_id} was decommissioned before entry {e.seq}",
