@@ -29,6 +29,7 @@ class SerialQrScanner:
         self._framer = LineFramer()
         self._debounce = Debouncer(repeat_window)
         self._queue: list[QrScan] = []
+        self._last_byte = 0.0
 
     @classmethod
     def open(cls, url: str, *, trace: TraceHook | None = None, **options: Any) -> SerialQrScanner:
@@ -52,12 +53,15 @@ class SerialQrScanner:
                 return None
             waiting = self._framer.pending
             chunk = self.transport.read(512, min(remaining, LINE_GAP) if waiting else remaining)
+            now = time.monotonic()
             if not chunk:
-                if waiting:
+                # Only a silence of LINE_GAP cuts a line: the caller's own timeout
+                # running out in the middle of one does not.
+                if waiting and now - self._last_byte >= LINE_GAP:
                     self._framer.clear()
                     self.log.warning("dropped a line cut off half-way")
                 continue
-            now = time.monotonic()
+            self._last_byte = now
             skipped = self._framer.skipped
             for text in self._framer.feed(chunk):
                 if self._debounce.is_new(text, now):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +130,20 @@ def test_render_is_a_full_size_qr() -> None:
     image = render_qr("x")
     assert image.dtype == np.uint8
     assert image.shape[0] >= (21 + 8) * 6  # version 1 QR (not Micro QR) with a quiet zone
+
+
+def test_a_slow_line_across_short_reads_is_not_cut(no_leaked_threads: None) -> None:
+    # Paced at 9600 baud a 60-byte code takes about 60 ms: reads of 5 ms each
+    # see it arrive in pieces, and must not take their own timeouts for a cut line.
+    sim = QrScannerSimulator(pace=True)
+    sim.start()
+    scanner = SerialQrScanner(open_transport(sim.endpoint))
+    sender = threading.Thread(target=sim.scan, args=(TOKEN * 2,), name="sim-sender")
+    try:
+        sender.start()  # the simulator sends at 9600 baud while the driver reads
+        scans = [scanner.read(0.005) for _ in range(60)]
+        assert [s.text for s in scans if s] == [TOKEN * 2]
+    finally:
+        sender.join()
+        scanner.close()
+        sim.stop()
