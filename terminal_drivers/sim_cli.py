@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> int:
+    if list(argv[:1]) == ["meters"]:  # a fleet of meters on the network, not a device on a pty
+        from terminal_drivers.meter.fleet import main as meters_main
+
+        return meters_main(argv[1:])
     args = _parser().parse_args(list(argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
