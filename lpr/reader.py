@@ -56,6 +56,17 @@ class ReaderSettings:
     int8_detector: bool = True
 
 
+def as_bgr(frame: np.ndarray) -> np.ndarray:
+    """Three 8-bit channels, as the models take them."""
+    if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
+        out: np.ndarray = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        return out
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        out = cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+        return out
+    return frame
+
+
 def _plate_like(line: TextLine) -> bool:
     w, h = line.size
     return h >= MIN_TEXT_HEIGHT and 1.2 <= w / h <= 14.0
@@ -117,7 +128,8 @@ class PlateReader:
         self._pass(blank, self.settings.fine_budget)
 
     def read(self, frame: np.ndarray) -> list[Reading]:
-        """All plates found, the best fit first."""
+        """All plates found, the best fit first. ``frame`` is BGR, BGRA or grey (IR cameras)."""
+        frame = as_bgr(frame)
         readings = self._pass(frame, self.settings.fast_budget)
         if self._confident(readings) or self.settings.fine_budget <= self.settings.fast_budget:
             return readings

@@ -211,3 +211,13 @@ def test_us_state_names_and_slogans_are_not_read_as_the_plate() -> None:
         reading, _ = pick(reader.read(s.frame), s.box)
         right += reading is not None and reading.text == text
     assert right == 3
+
+
+def test_grey_infrared_frames_are_read(reader: PlateReader) -> None:
+    import cv2
+
+    s = render.sample("br", random.Random(21), faults=render.Faults(night=0.3))
+    grey = cv2.cvtColor(s.frame, cv2.COLOR_BGR2GRAY)
+    readings = reader.read(grey)
+    assert readings
+    assert readings[0].text == s.text
