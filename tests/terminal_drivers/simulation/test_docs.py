@@ -11,7 +11,10 @@ from terminal_drivers.simulation.serial_device import SerialSimulator
 README = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["bill-acceptor", "coin-acceptor", "printer"])
+@pytest.mark.parametrize(
+    "name",
+    ["bill-acceptor", "coin-acceptor", "printer", "relay-board", "uid-reader", "qr-scanner"],
+)
 def test_every_control_command_is_in_the_readme(name: str) -> None:
     from terminal_drivers.simulation.registry import create_simulator
 
