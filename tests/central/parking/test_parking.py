@@ -21,6 +21,7 @@ from central.ledger.operations import Context
 from central.metering.tables import notifications
 from central.parking import renewal, service
 from central.parking.tables import parking_passes, parking_sessions
+from domain.parking import TariffKind
 from tests.central.conftest import ESTATE
 
 UNIT = "A-0101"
@@ -247,7 +248,7 @@ def test_tariff_changed_during_an_offline_hour_is_honoured(
     enter(db, "沪A12345", entered)
     tariff(client, manager, "resident", "r2", day_rate="9", effective_from=now.isoformat())
     with db.read() as conn:
-        assert service.current_tariff(conn, service.TariffKind.RESIDENT, now).version == "r2"
+        assert service.current_tariff(conn, TariffKind.RESIDENT, now).version == "r2"
     # The gate's journal reaches the server after reconnecting: its record names r1.
     gate_key = {"Idempotency-Key": "gate-1:seq:41"}
     record = {

@@ -1,0 +1,207 @@
+"""The gate's parking book: who may enter, what a stay costs, decided from the snapshot.
+
+The same rules as the server (``central.parking.service``), over the snapshot
+the gate pulled: the estate's plates and the units they belong to, the passes,
+the parking wallets' available money, the tariffs with their versions and the
+manager's rules. So the gate decides the same online and offline, and every
+decision carries the tariff version it priced with, which the server honours.
+
+Only an exact read opens for a pass or a resident; a fuzzy read may close a
+session at the exit (DESIGN.md, "Credentials"). A pass lets one car in at a
+time (anti-passback).
+
+Snapshot layout::
+
+    {"plates": {"沪A12345": {"unit": "A-0101"}},
+     "passes": [{"id": "...", "unit": "A-0101", "plate": null, "valid_from": "2026-11-01",
+                 "valid_until": "2026-11-30"}],
+     "wallets": {"A-0101": 10000},
+     "tariffs": {"resident": {...spec...}, "visitor": {...spec...}},
+     "rules": {"exit_without_entry": {"action": "review", "maximum": 0}, ...},
+     "timezone": "Asia/Shanghai"}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain import parking as dp
+from domain.parking import DEFAULT_RULES, Rule, RuleAction, Situation, TariffKind
+from lpr.matching import MatchKind, PlateRegistry
+from lpr.regions import normalise
+
+
+@dataclass
+class Stay:
+    plate: str
+    kind: str  # pass | resident | visitor
+    unit: str | None
+    pass_id: str | None
+    entered_at: datetime
+    lane: str
+    paid_at: datetime | None = None  # paid in advance: the grace period runs from here
+
+
+@dataclass(frozen=True)
+class EntryDecision:
+    allowed: bool
+    plate: str
+    kind: str | None = None  # pass | resident | visitor
+    unit: str | None = None
+    pass_id: str | None = None
+    reason: str | None = None  # not_exact | ...
+    already_inside: bool = False
+
+
+@dataclass(frozen=True)
+class ExitDecision:
+    plate: str  # the plate of the session closed (the read itself when there is none)
+    match: str  # exact | fuzzy | none
+    kind: str  # pass | resident | visitor
+    unit: str | None
+    due: int  # minor units
+    tariff_version: str | None
+    pay_by: str | None  # wallet | pass | free | None: the driver must pay
+    situation: str | None = None  # exit_without_entry, pass_expired_mid_stay
+    review: bool = False
+
+
+class ParkingBook:
+    def __init__(self, snapshot: dict[str, Any]) -> None:
+        self.inside: dict[str, Stay] = {}
+        self.load(snapshot)
+
+    def load(self, snapshot: dict[str, Any]) -> None:
+        self.zone = ZoneInfo(str(snapshot.get("timezone", "Asia/Shanghai")))
+        self.plates: dict[str, dict[str, Any]] = {
+            normalise(p): dict(v) for p, v in snapshot.get("plates", {}).items()
+        }
+        self.passes: list[dict[str, Any]] = list(snapshot.get("passes", []))
+        self.wallets: dict[str, int] = {u: int(v) for u, v in snapshot.get("wallets", {}).items()}
+        self.tariffs = {
+            TariffKind(kind): dp.tariff_from_spec(spec)
+            for kind, spec in snapshot.get("tariffs", {}).items()
+        }
+        self.rules: dict[Situation, Rule] = dict(DEFAULT_RULES)
+        for name, body in snapshot.get("rules", {}).items():
+            situation = Situation(name)
+            self.rules[situation] = Rule(
+                situation, RuleAction(body["action"]), int(body.get("maximum", 0))
+            )
+        self.registry = PlateRegistry(self.plates)
+
+    # -- entries -------------------------------------------------------------------------
+
+    def _usable_pass(self, unit: str, plate: str, day: date) -> str | None:
+        held = {s.pass_id for s in self.inside.values() if s.pass_id}
+        candidates = sorted(
+            (p for p in self.passes if p["unit"] == unit and p.get("plate") in (None, plate)),
+            key=lambda p: (p.get("plate") is None, p["valid_until"]),
+        )
+        for p in candidates:
+            valid = dp.pass_valid(
+                date.fromisoformat(p["valid_from"]), date.fromisoformat(p["valid_until"]), day
+            )
+            if valid and p["id"] not in held:
+                return str(p["id"])
+        return None
+
+    def enter(self, read: str, match: MatchKind, at: datetime, lane: str) -> EntryDecision:
+        """Decide an entry. Only an exact read of a registered plate opens for a pass or a
+        resident; any exact read may enter as a visitor, priced at the exit."""
+        plate = normalise(read)
+        if match is not MatchKind.EXACT:
+            return EntryDecision(False, plate, reason="not_exact")
+        again = plate in self.inside
+        owner = self.plates.get(plate)
+        unit = None if owner is None else str(owner["unit"])
+        if again:
+            del self.inside[plate]  # the rule's review or maximum is settled by the server
+        day = at.astimezone(self.zone).date()
+        pass_id = None if unit is None else self._usable_pass(unit, plate, day)
+        kind = "pass" if pass_id else "resident" if unit else "visitor"
+        self.inside[plate] = Stay(plate, kind, unit, pass_id, at, lane)
+        return EntryDecision(True, plate, kind, unit, pass_id, already_inside=again)
+
+    # -- exits ---------------------------------------------------------------------------
+
+    def find_inside(self, read: str) -> tuple[Stay | None, str]:
+        """The stay a read at the exit belongs to: exact, or one car inside within an edit."""
+        plate = normalise(read)
+        if plate in self.inside:
+            return self.inside[plate], "exact"
+        found = PlateRegistry(self.inside).match(plate)
+        if found.kind is MatchKind.FUZZY and found.plate is not None:
+            return self.inside[found.plate], "fuzzy"
+        return None, "none"
+
+    def _pass_ends(self, pass_id: str) -> datetime:
+        until = next(p["valid_until"] for p in self.passes if p["id"] == pass_id)
+        return datetime.combine(
+            date.fromisoformat(until) + timedelta(days=1), time(0), tzinfo=self.zone
+        )
+
+    def exit(self, read: str, at: datetime) -> ExitDecision:
+        """What the car at the exit owes and how it pays; nothing changes until ``settle``."""
+        stay, how = self.find_inside(read)
+        if stay is None:
+            plate = normalise(read)
+            owner = self.plates.get(plate)
+            rule = self.rules[Situation.EXIT_WITHOUT_ENTRY]
+            due = rule.maximum if rule.action is RuleAction.CHARGE_MAXIMUM else 0
+            unit = None if owner is None else str(owner["unit"])
+            return ExitDecision(
+                plate,
+                "none",
+                "resident" if unit else "visitor",
+                unit,
+                due,
+                None,
+                self._pay_by(unit, due),
+                situation=Situation.EXIT_WITHOUT_ENTRY.value,
+                review=rule.action is RuleAction.REVIEW,
+            )
+        kind = TariffKind.VISITOR if stay.kind == "visitor" else TariffKind.RESIDENT
+        tariff = self.tariffs[kind]
+        review = False
+        situation = None
+        if stay.kind == "pass" and stay.pass_id is not None:
+            due, review = dp.due_after_pass(
+                tariff,
+                stay.entered_at,
+                self._pass_ends(stay.pass_id),
+                at,
+                self.zone,
+                self.rules[Situation.PASS_EXPIRED_MID_STAY],
+            )
+            if due or review:
+                situation = Situation.PASS_EXPIRED_MID_STAY.value
+        else:
+            due = dp.due_at_exit(tariff, stay.entered_at, stay.paid_at, at, self.zone).amount
+        pay_by = "pass" if stay.kind == "pass" and due == 0 else self._pay_by(stay.unit, due)
+        return ExitDecision(
+            stay.plate, how, stay.kind, stay.unit, due, tariff.version, pay_by, situation, review
+        )
+
+    def _pay_by(self, unit: str | None, due: int) -> str | None:
+        if due == 0:
+            return "free"
+        if unit is not None and self.wallets.get(unit, 0) >= due:
+            return "wallet"
+        return None
+
+    def settle(self, decision: ExitDecision, paid_by: str) -> None:
+        """The car leaves: close its stay and spend the wallet's money in the local view."""
+        self.inside.pop(decision.plate, None)
+        if paid_by == "wallet" and decision.unit is not None:
+            self.wallets[decision.unit] = self.wallets.get(decision.unit, 0) - decision.due
+
+    def paid_in_advance(self, read: str, at: datetime) -> bool:
+        stay, _ = self.find_inside(read)
+        if stay is None:
+            return False
+        stay.paid_at = at
+        return True

@@ -1,0 +1,444 @@
+"""The barrier gate's controller: loop in, frames, one decision per vehicle, the arm, the journal.
+
+Per lane, on each ``step``:
+
+1. the vehicle-present loop rises: frames are read through ``lpr`` and voted on
+   (``PlateVoter``) until one decision, as early as a strong frame allows, or
+   ``max_read_s`` after the trigger;
+2. a read below the acting threshold, or one that matches a registered plate
+   only fuzzily, never opens for a pass: an entry issues a QR ticket or calls
+   the guard (``low_read``); an exit matches it against the cars inside, where
+   a fuzzy match may close a session;
+3. the decision is journalled (``gate_open`` with the decision record: plate,
+   tariff version, amount, how paid) *before* the relay is raised, and offered
+   to the server through the ``Uplink`` (kept in the journal when offline);
+4. the arm stays up while the loop reports a vehicle and drops ``close_delay_s``
+   after the loop clears; a second vehicle on the loop before the arm drops is
+   tailgating (two vehicles, one read), journalled;
+5. an exit that is not paid waits for a payment (QR on the display, or the
+   guard; offline, the estate's rule) with the arm down.
+
+The fire-alarm input raises every arm and holds them until it clears. A
+guard's manual open needs a reason, and is journalled with it. The controller
+owns the board, the cameras and the journal; a display shows ``Event``s only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from gate.barrier.book import ExitDecision, ParkingBook
+from lpr.matching import MatchKind
+from lpr.types import Reading
+from lpr.voting import Decision, PlateVoter, VoteSettings
+
+log = logging.getLogger("gate.barrier")
+
+
+class Board(Protocol):
+    """``terminal_drivers.relay_board.RelayBoard`` as the gate uses it."""
+
+    def read_raw_inputs(self) -> tuple[bool, ...]: ...
+
+    def set_relay(self, relay: int, on: bool) -> None: ...
+
+
+class Reader(Protocol):
+    """``lpr.reader.PlateReader`` as the gate uses it."""
+
+    def read(self, frame: np.ndarray) -> list[Reading]: ...
+
+
+class Journal(Protocol):
+    """``offline_queue.journal.Journal``: returns the entry (with its ``seq``)."""
+
+    def append(self, kind: str, body: dict[str, Any]) -> Any: ...
+
+
+class Uplink(Protocol):
+    """The server's parking endpoints; ``None`` when it cannot be reached (retried later)."""
+
+    def submit(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any] | None: ...
+
+
+Camera = Callable[[], np.ndarray | None]  # the lane camera's next frame, None if none yet
+
+
+class State(Enum):
+    IDLE = "idle"
+    READING = "reading"
+    OPEN = "open"
+    AWAIT_PAYMENT = "await_payment"
+    CALL_GUARD = "call_guard"
+    FIRE = "fire"
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    lane: str
+    direction: Literal["entry", "exit"]
+    relay: int
+    loop_input: int  # input terminal, from 1
+    max_read_s: float = 2.5
+    close_delay_s: float = 0.5
+    low_read: Literal["qr_ticket", "call_guard"] = "qr_ticket"
+    offline_unpaid: Literal["guard", "ticket"] = "ticket"
+    vote: VoteSettings = field(default_factory=VoteSettings)
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a display shows and a test checks: one thing that happened at a lane."""
+
+    lane: str
+    kind: str  # opened | refused | await_payment | call_guard | tailgate | closed | fire | ...
+    plate: str | None = None
+    message: str = ""
+    amount: int = 0
+    latency_s: float | None = None  # loop trigger to relay command
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def _seq(entry: Any) -> Any:
+    return getattr(entry, "seq", entry)
+
+
+class Lane:
+    def __init__(self, settings: LaneSettings, gate: GateController, camera: Camera) -> None:
+        self.settings = settings
+        self.gate = gate
+        self.camera = camera
+        self.state = State.IDLE
+        self.voter = PlateVoter(settings.vote)
+        self.triggered_at = 0.0
+        self.loop = False
+        self.cleared_at: float | None = None
+        self.tailgated = False
+        self.pending: ExitDecision | None = None
+        self.relay_on = False
+
+    # -- the arm -------------------------------------------------------------------------
+
+    def raise_arm(self) -> None:
+        self.gate.board.set_relay(self.settings.relay, True)
+        self.relay_on = True
+
+    def try_close(self, now: float) -> bool:
+        """Drop the arm, unless the loop reports a vehicle: the barrier never closes on one."""
+        if self.loop:
+            return False
+        self.gate.board.set_relay(self.settings.relay, False)
+        self.relay_on = False
+        return True
+
+    # -- one step ------------------------------------------------------------------------
+
+    def step(self, loop: bool, now: float) -> list[Event]:
+        rising, falling = loop and not self.loop, self.loop and not loop
+        self.loop = loop
+        if self.state is State.FIRE:
+            return []
+        if self.state is State.IDLE:
+            if rising:
+                self.state = State.READING
+                self.triggered_at = now
+                self.voter = PlateVoter(self.settings.vote)
+            else:
+                return []
+        if self.state is State.READING:
+            return self._read(now)
+        if self.state is State.OPEN:
+            return self._open(rising, falling, now)
+        if self.state in (State.AWAIT_PAYMENT, State.CALL_GUARD) and not loop:
+            # The car backed away from the barrier: nothing charged, it is still inside.
+            plate = self.pending.plate if self.pending else None
+            self.gate.journal_note(self, "vehicle_left_lane", {"plate": plate})
+            self.state, self.pending = State.IDLE, None
+            return [Event(self.settings.lane, "left_lane", plate, "the vehicle backed away")]
+        return []
+
+    def _read(self, now: float) -> list[Event]:
+        if not self.loop:
+            self.state = State.IDLE
+            self.gate.journal_note(self, "vehicle_left_unread", {})
+            return [Event(self.settings.lane, "left_lane", None, "left before a read")]
+        frame = self.camera()
+        decisions: list[Decision] = []
+        if frame is not None:
+            readings = self.gate.reader.read(frame)
+            decisions = self.voter.update(readings, now)
+        if not decisions and now - self.triggered_at >= self.settings.max_read_s:
+            decisions = self.voter.flush(now)
+            if not decisions:
+                return self._low_read(None, now)
+        if not decisions:
+            return []
+        return self._decide(decisions[0], now)
+
+    def _decide(self, decision: Decision, now: float) -> list[Event]:
+        if self.settings.direction == "entry":
+            return self._entry(decision, now)
+        return self._exit(decision, now)
+
+    # -- entry ---------------------------------------------------------------------------
+
+    def _entry(self, decision: Decision, now: float) -> list[Event]:
+        book = self.gate.book
+        if not decision.actionable:
+            return self._low_read(decision.text, now)
+        match = book.registry.match(decision.text)
+        if match.kind in (MatchKind.FUZZY, MatchKind.AMBIGUOUS):
+            # Close to a registered plate but not it: never opens for a pass on its own.
+            return self._low_read(decision.text, now, reason="not_exact")
+        verdict = book.enter(decision.text, MatchKind.EXACT, self.gate.wall(), self.settings.lane)
+        record = {
+            "direction": "entry",
+            "plate": verdict.plate,
+            "lane": self.settings.lane,
+            "at": self.gate.wall().isoformat(),
+            "kind": verdict.kind,
+            "unit": verdict.unit,
+            "pass_id": verdict.pass_id,
+            "confidence": round(decision.confidence, 4),
+            "already_inside": verdict.already_inside,
+        }
+        upload = {
+            "plate": verdict.plate,
+            "lane": self.settings.lane,
+            "at": record["at"],
+            "match": "exact",
+        }
+        return self._open_for(record, "/v1/parking/entries", upload, now, verdict.plate)
+
+    def _low_read(self, text: str | None, now: float, reason: str = "low_read") -> list[Event]:
+        """No trusted read: an entry issues a QR ticket (or calls the guard), an exit calls
+        the guard."""
+        lane = self.settings.lane
+        if self.settings.direction == "entry" and self.settings.low_read == "qr_ticket":
+            ticket = f"T-{self.gate.terminal_id}-{int(self.gate.wall().timestamp() * 1000)}"
+            record = {
+                "direction": "entry",
+                "plate": None,
+                "read": text,
+                "reason": reason,
+                "ticket": ticket,
+                "lane": lane,
+                "at": self.gate.wall().isoformat(),
+                "kind": "ticket",
+            }
+            return self._open_for(record, None, None, now, None)
+        self.gate.journal.append(
+            "entry_refused", {"lane": lane, "read": text, "reason": reason, "action": "call_guard"}
+        )
+        self.state = State.CALL_GUARD
+        return [Event(lane, "call_guard", text, f"{reason}: the guard is called")]
+
+    # -- exit ----------------------------------------------------------------------------
+
+    def _exit(self, decision: Decision, now: float) -> list[Event]:
+        if not decision.actionable:
+            return self._low_read(decision.text, now)
+        verdict = self.gate.book.exit(decision.text, self.gate.wall())
+        if verdict.pay_by is None:
+            self.pending = verdict
+            self.state = State.AWAIT_PAYMENT
+            self.gate.journal.append(
+                "note",
+                {"event": "payment_required", "lane": self.settings.lane, **asdict(verdict)},
+            )
+            how = "scan the QR code" if self.gate.online else "pay at the guard or take a ticket"
+            return [
+                Event(
+                    self.settings.lane,
+                    "await_payment",
+                    verdict.plate,
+                    f"{verdict.due} due: {how}",
+                    amount=verdict.due,
+                )
+            ]
+        return self._let_out(verdict, verdict.pay_by, now)
+
+    def _let_out(self, verdict: ExitDecision, paid_by: str, now: float) -> list[Event]:
+        self.gate.book.settle(verdict, paid_by)
+        at = self.gate.wall().isoformat()
+        record = {
+            "direction": "exit",
+            **asdict(verdict),
+            "paid_by": paid_by,
+            "lane": self.settings.lane,
+            "at": at,
+        }
+        upload: dict[str, Any] = {
+            "plate": verdict.plate,
+            "lane": self.settings.lane,
+            "at": at,
+            "match": "fuzzy" if verdict.match == "fuzzy" else "exact",
+        }
+        if verdict.tariff_version is not None:
+            upload.update(
+                tariff_version=verdict.tariff_version,
+                amount=verdict.due,
+                paid_by=paid_by if paid_by in ("wallet", "qr", "guard", "ticket") else None,
+            )
+        self.pending = None
+        return self._open_for(record, "/v1/parking/exits", upload, now, verdict.plate, verdict.due)
+
+    def paid(self, method: Literal["qr", "guard", "ticket"]) -> list[Event]:
+        """The driver at this exit paid (the QR provider confirmed, or the guard took it)."""
+        if self.state is not State.AWAIT_PAYMENT or self.pending is None:
+            return []
+        return self._let_out(self.pending, method, time.monotonic())
+
+    # -- opening and closing -------------------------------------------------------------
+
+    def _open_for(
+        self,
+        record: dict[str, Any],
+        path: str | None,
+        upload: dict[str, Any] | None,
+        now: float,
+        plate: str | None,
+        amount: int = 0,
+    ) -> list[Event]:
+        # Journalled before the relay moves: a gate never opens unrecorded.
+        entry = self.gate.journal.append("gate_open", record)
+        self.raise_arm()
+        latency = now - self.triggered_at if self.triggered_at else None
+        self.state, self.cleared_at, self.tailgated = State.OPEN, None, False
+        if path is not None and upload is not None:
+            self.gate.send(path, upload, f"{self.gate.terminal_id}:{_seq(entry)}")
+        return [
+            Event(
+                self.settings.lane,
+                "opened",
+                plate,
+                str(record.get("kind") or record.get("paid_by") or ""),
+                amount=amount,
+                latency_s=latency,
+                record=record,
+            )
+        ]
+
+    def _open(self, rising: bool, falling: bool, now: float) -> list[Event]:
+        events: list[Event] = []
+        if falling:
+            self.cleared_at = now
+        if rising and self.cleared_at is not None:
+            # A second vehicle on the loop before the arm came down: two vehicles, one read.
+            self.tailgated = True
+            self.cleared_at = None
+            self.gate.journal_note(self, "tailgate", {})
+            events.append(Event(self.settings.lane, "tailgate", None, "two vehicles, one read"))
+        if (
+            self.cleared_at is not None
+            and now - self.cleared_at >= self.settings.close_delay_s
+            and self.try_close(now)
+        ):
+            self.state, self.triggered_at = State.IDLE, 0.0
+            events.append(Event(self.settings.lane, "closed"))
+        return events
+
+    def manual_open(self, *, guard: str, reason: str) -> list[Event]:
+        reason = reason.strip()
+        if not reason or not guard.strip():
+            return [Event(self.settings.lane, "refused", None, "a manual open needs a reason")]
+        record = {"manual": True, "guard": guard, "reason": reason, "lane": self.settings.lane}
+        record["at"] = self.gate.wall().isoformat()
+        self.pending = None
+        self.triggered_at = 0.0
+        return self._open_for(record, None, None, time.monotonic(), None)
+
+
+class GateController:
+    """The gate: its lanes, the board they share, the fire alarm, the journal, the uplink."""
+
+    def __init__(
+        self,
+        *,
+        terminal_id: str,
+        board: Board,
+        reader: Reader,
+        book: ParkingBook,
+        journal: Journal,
+        uplink: Uplink | None = None,
+        fire_input: int = 4,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.terminal_id = terminal_id
+        self.board = board
+        self.reader = reader
+        self.book = book
+        self.journal = journal
+        self.uplink = uplink
+        self.fire_input = fire_input
+        self.wall = wall
+        self.lanes: dict[str, Lane] = {}
+        self.fire_alarm = False
+        self.online = uplink is not None
+        self.unsent: list[tuple[str, dict[str, Any], str]] = []
+
+    def add_lane(self, settings: LaneSettings, camera: Camera) -> Lane:
+        lane = Lane(settings, self, camera)
+        self.lanes[settings.lane] = lane
+        return lane
+
+    def journal_note(self, lane: Lane, event: str, body: dict[str, Any]) -> None:
+        self.journal.append("note", {"event": event, "lane": lane.settings.lane, **body})
+
+    def send(self, path: str, body: dict[str, Any], key: str) -> None:
+        """Offer a decision to the server; what it cannot take now waits for ``resend``."""
+        answer = None if self.uplink is None else self.uplink.submit(path, body, key)
+        self.online = answer is not None
+        if answer is None:
+            self.unsent.append((path, body, key))
+
+    def resend(self) -> int:
+        """Reconciliation after an outage: the decisions in order, under their journal keys."""
+        if self.uplink is None:
+            return 0
+        sent = 0
+        while self.unsent:
+            path, body, key = self.unsent[0]
+            if self.uplink.submit(path, body, key) is None:
+                self.online = False
+                return sent
+            self.unsent.pop(0)
+            sent += 1
+        self.online = True
+        return sent
+
+    def step(self, now: float | None = None) -> list[Event]:
+        now = time.monotonic() if now is None else now
+        inputs = self.board.read_raw_inputs()
+
+        def on(terminal: int) -> bool:
+            return 0 < terminal <= len(inputs) and inputs[terminal - 1]
+
+        events: list[Event] = []
+        fire = on(self.fire_input)
+        if fire and not self.fire_alarm:
+            self.fire_alarm = True
+            for lane in self.lanes.values():
+                lane.raise_arm()
+                lane.state = State.FIRE
+            self.journal.append("note", {"event": "fire_alarm", "at": self.wall().isoformat()})
+            events.append(Event("*", "fire", None, "fire alarm: every arm raised"))
+        elif not fire and self.fire_alarm:
+            self.fire_alarm = False
+            self.journal.append(
+                "note", {"event": "fire_alarm_cleared", "at": self.wall().isoformat()}
+            )
+            for lane in self.lanes.values():
+                lane.state, lane.cleared_at = State.OPEN, now
+            events.append(Event("*", "fire_cleared"))
+        for lane in self.lanes.values():
+            events.extend(lane.step(on(lane.settings.loop_input), now))
+        return events
