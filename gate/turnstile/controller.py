@@ -195,12 +195,29 @@ class TurnstileController:
         method = decision.method.value if decision.method else None
         self.journal.append("gate_open", {**body, "reason": "entry", "method": method})
         opened: list[float] = []
-        passed = self.board.release_one(
-            self.settings.relay,
-            pulse=self.settings.pulse_s,
-            timeout=self.settings.passage_timeout_s,
-            on_open=lambda: opened.append(time.monotonic()),
-        )
+        try:
+            passed = self.board.release_one(
+                self.settings.relay,
+                pulse=self.settings.pulse_s,
+                timeout=self.settings.passage_timeout_s,
+                on_open=lambda: opened.append(time.monotonic()),
+            )
+        except DriverError as err:
+            # The board failed mid-passage: whether anyone passed is unknown, so
+            # nothing is charged; the note tells the reconciliation why.
+            log.error("relay board failed during an entry: %s", err)
+            self.journal.append(
+                "note", {**body, "event": "relay_failed", "method": method, "error": str(err)}
+            )
+            return self._done(
+                Outcome(
+                    False,
+                    False,
+                    "Out of order: please use another entrance",
+                    reason="device_failure",
+                    unit=holder.unit,
+                )
+            )
         latency = opened[0] - started if opened else None
         if not passed:
             self.journal.append("note", {**body, "event": "not_passed", "method": method})

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 # Most RS-485 relay boards ship at 9600 8N1, unit 1.
 LINE = LineSettings(baud=9600, parity="N")
 DEVICE_NAME = "relay board (Modbus RTU)"
+INTER_FRAME_SILENCE = 0.05  # seconds of silence after which a partial reply is garbage
 
 EXCEPTION_CODES: dict[int, str] = {
     1: "illegal function",
@@ -188,10 +189,12 @@ class RelayBoard:
         deadline = time.monotonic() + self.reply_timeout
         while (remaining := deadline - time.monotonic()) > 0:
             waiting = bool(self._framer.pending)
-            # Inside a frame, a silence longer than t3.5 ends it (a few ms of slack
-            # for USB adapters, which deliver in 1 ms+ chunks).
+            # Inside a frame, a silence longer than t3.5 ends it on the wire; through a
+            # USB adapter a frame may arrive in pieces up to the FTDI latency timer
+            # (16 ms by default) apart, so the host waits 50 ms before it gives up on
+            # what it holds and resynchronises.
             chunk = self.transport.read(
-                256, min(remaining, self.gap + 0.02) if waiting else remaining
+                256, min(remaining, max(self.gap, INTER_FRAME_SILENCE)) if waiting else remaining
             )
             frames = self._framer.feed(chunk) if chunk else self._framer.flush()
             for frame in frames:

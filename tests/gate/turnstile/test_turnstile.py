@@ -135,3 +135,13 @@ def test_offline_within_the_limits(rig: Rig) -> None:
     time.sleep(0.25)  # past the reader's repeat window
     rig.uid_sim.tap(UID_B)
     assert rig.until_outcome().passed
+
+
+def test_a_board_failure_mid_entry_charges_nothing(rig: Rig) -> None:
+    rig.relay_sim.fail(10)  # exception 04 to every request from now on
+    rig.qr_sim.scan(QR_A)
+    outcome = rig.until_outcome()
+    assert (outcome.allowed, outcome.passed, outcome.reason) == (False, False, "device_failure")
+    assert rig.journal.kinds() == ["gate_open", "note"]
+    assert rig.journal.entries[1][1]["event"] == "relay_failed"
+    assert rig.journal.charged() == 0
