@@ -139,9 +139,7 @@ class SignedRequestVerifier:
         ).scalar_one()
         if status in ("revoked", "decommissioned"):
             raise Unauthorized(f"terminal {terminal_id} is {status}", code="key_dead")
-        if status == "decommissioning" and not (
-            lifecycle.is_journal_path(path) and method.upper() in ("POST", "PUT")
-        ):
+        if status == "decommissioning" and not lifecycle.is_journal_path(path):
             raise Forbidden(
                 f"terminal {terminal_id} is being decommissioned: it may only upload its journal",
                 code="terminal_decommissioning",

@@ -276,3 +276,33 @@ def test_decommission_with_unsynced_entries_still_landing(
     capsys.readouterr()
     assert main([*d, "config", "pull"]) == 1
     assert "key_dead" in capsys.readouterr().err
+
+
+def test_a_clock_two_hours_off_syncs_its_journal(server: Server, tmp_path: Path) -> None:
+    paths = requests.get(f"{server.url}/openapi.json", timeout=10).json()["paths"]
+    if "/v1/terminals/{terminal_id}/journal" not in paths:
+        pytest.skip("the journal endpoint is not wired into the app yet")
+    from offline_queue.client import RequestsTransport
+    from offline_queue.client import SignedClient as JournalClient
+    from offline_queue.identity import Identity as JournalIdentity
+    from offline_queue.journal import Journal
+    from offline_queue.sync import SyncClient
+
+    files = enroll(server, tmp_path)
+    identity = JournalIdentity.from_terminal_dir(files.dir)  # the key enrolment made
+
+    def skewed() -> float:
+        return time.time() - 7200
+
+    transport = RequestsTransport(server.url)
+    with Journal(files.dir / "journal.sqlite3", identity, clock=skewed) as journal:
+        for amount in (500, 700):
+            journal.append("top_up", cash_top_up(identity.terminal_id, amount))
+        sync = SyncClient(journal, JournalClient(identity, transport, clock=skewed))
+        result = sync.sync_once()
+        assert (result.applied, result.rejected) == (2, 0)
+        assert journal.backlog() == 0
+    transport.close()
+    assert main(["--dir", str(tmp_path), "heartbeat"]) == 0
+    state = terminal_state(server, identity.terminal_id)
+    assert state["journal_backlog"] == 0
