@@ -272,3 +272,10 @@ def turnstile_main(argv: Sequence[str]) -> int:
     except (ConfigError, DriverError, OSError, ValueError) as err:
         print(f"prepaid turnstile: {err}")
         return 2
+
+
+def gate_main(argv: Sequence[str]) -> int:
+    """``prepaid gate``: the barrier gate (``gate/barrier``)."""
+    from gate.barrier.cli import gate_main as barrier_main
+
+    return barrier_main(argv)

@@ -296,6 +296,23 @@ def quote(
         return service.quote(conn, context(estate, principal, ""), plate=plate)
 
 
+@router.get("/snapshot")
+def gate_snapshot(
+    db: Db,
+    estate: EstateDep,
+    principal: Annotated[Principal, Depends(GateRoles)],
+    terminal: Annotated[
+        str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    ] = None,
+) -> dict[str, Any]:
+    """What a gate decides from offline: plates as keyed hashes, passes, parking wallets,
+    the tariffs in force with their versions, the rules. A terminal gets its own; a
+    manager names the terminal."""
+    terminal_id = principal.id if principal.kind == "terminal" else terminal or "gate"
+    with db.write() as conn:  # the terminal's hash key is made on first use
+        return service.snapshot(conn, terminal_id=terminal_id, estate=estate, now=utcnow())
+
+
 @router.get("/inside")
 def inside(db: Db, principal: Annotated[Principal, Depends(ReadRoles)]) -> list[dict[str, Any]]:
     """The cars inside now: a gate's list for matching a misread plate at the exit."""

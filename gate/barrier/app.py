@@ -1,0 +1,151 @@
+"""The barrier gate wired to real devices: the relay board, lane cameras, the plate
+reader, the terminal journal and the server.
+
+``GateConfig`` is the gate's settings file (JSON)::
+
+    {"terminal_id": "gate-1", "terminal_dir": "/var/lib/prepaid/terminal",
+     "journal": "/var/lib/prepaid/gate-journal.sqlite3",
+     "snapshot": "/var/lib/prepaid/parking-snapshot.json",
+     "server": "https://estate.example/", "region": "cn",
+     "relay": {"url": "serial:///dev/ttyUSB0?baud=9600", "unit": 1},
+     "fire_input": 4,
+     "lanes": [{"lane": "in-1", "direction": "entry", "relay": 1, "loop_input": 1,
+                "camera": "rtsp://10.0.0.21/stream1"},
+               {"lane": "out-1", "direction": "exit", "relay": 2, "loop_input": 5,
+                "camera": "sim://"}]}
+
+``FrameCamera`` turns an ``lpr.capture`` source (a camera, a stream, a folder
+of images: the camera simulator) into the controller's ``Camera``;
+``SignedUplink`` posts decision records to ``/v1/parking`` signed with the
+terminal's key, under the journal entry's idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gate.barrier.controller import Event, GateController, LaneSettings
+
+log = logging.getLogger("gate.barrier")
+
+
+class ConfigError(ValueError):
+    """The gate's settings file is missing something or says something impossible."""
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    terminal_id: str
+    relay_url: str
+    lanes: list[dict[str, Any]]
+    journal: str
+    snapshot: str
+    terminal_dir: str = ""
+    server: str = ""
+    region: str = "any"
+    relay_unit: int = 1
+    fire_input: int = 4
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> GateConfig:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            relay = data["relay"]
+            lanes = list(data["lanes"])
+            for lane in lanes:
+                if lane["direction"] not in ("entry", "exit"):
+                    raise ConfigError(f"lane {lane['lane']}: direction is entry or exit")
+                int(lane["relay"]), int(lane["loop_input"]), str(lane["camera"])
+            return cls(
+                terminal_id=str(data["terminal_id"]),
+                relay_url=str(relay["url"]),
+                relay_unit=int(relay.get("unit", 1)),
+                lanes=lanes,
+                journal=str(data["journal"]),
+                snapshot=str(data["snapshot"]),
+                terminal_dir=str(data.get("terminal_dir", "")),
+                server=str(data.get("server", "")),
+                region=str(data.get("region", "any")),
+                fire_input=int(data.get("fire_input", 4)),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            if isinstance(err, ConfigError):
+                raise
+            raise ConfigError(f"{path}: {err!r}") from err
+
+
+class FrameCamera:
+    """The controller's camera over an ``lpr.capture`` frame source (``None`` when it ends)."""
+
+    def __init__(self, frames: Iterator[Any]) -> None:
+        self._frames = frames
+
+    def __call__(self) -> np.ndarray | None:
+        frame = next(self._frames, None)
+        return None if frame is None else frame.image
+
+
+class SignedUplink:
+    """Decision records to the server, signed; ``None`` when the server cannot be reached."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client  # offline_queue.client.SignedClient
+
+    def submit(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any] | None:
+        from offline_queue.errors import SyncError
+
+        data = json.dumps(body, separators=(",", ":")).encode()
+        headers = self.client.headers("POST", path, data)
+        headers["Idempotency-Key"] = key
+        try:
+            answer = self.client.transport("POST", path, data, headers)
+        except SyncError as err:
+            log.info("server unreachable, kept for later: %s", err)
+            return None
+        if answer.status >= 500:
+            return None
+        result: dict[str, Any] = answer.json() or {}
+        if answer.status >= 400:
+            # Refused for good (a bad record): the journal keeps it for the technician.
+            log.warning("server refused %s %s: %s", path, key, result)
+        return result
+
+
+def lane_settings(lane: dict[str, Any]) -> LaneSettings:
+    return LaneSettings(
+        lane=str(lane["lane"]),
+        direction=lane["direction"],
+        relay=int(lane["relay"]),
+        loop_input=int(lane["loop_input"]),
+        low_read=lane.get("low_read", "qr_ticket"),
+        offline_unpaid=lane.get("offline_unpaid", "ticket"),
+        max_read_s=float(lane.get("max_read_s", 2.5)),
+        close_delay_s=float(lane.get("close_delay_s", 0.5)),
+    )
+
+
+def run(controller: GateController, stop: threading.Event, *, poll_s: float = 0.02) -> None:
+    """Step the gate until ``stop``; each event is logged (a display would show it)."""
+    while not stop.is_set():
+        for event in controller.step():
+            _show(event)
+        if controller.unsent and controller.online:
+            controller.resend()
+        stop.wait(poll_s)
+
+
+def _show(event: Event) -> None:
+    latency = "" if event.latency_s is None else f" ({event.latency_s * 1000:.0f} ms)"
+    print(
+        f"{event.lane:8} {event.kind:14} {event.plate or '-':10} {event.message}{latency}",
+        flush=True,
+    )
