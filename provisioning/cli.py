@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     hb = sub.add_parser("heartbeat", help="send heartbeats to the server")
     hb.add_argument("--every", type=float, help="keep sending every N seconds")
-    hb.add_argument("--count", type=int, help="stop after this many (with --every)")
+    hb.add_argument("--count", type=int, help="stop after this many tries (with --every)")
     hb.add_argument("--self-test", action="store_true", help="self-test the devices for it")
     hb.add_argument("--backlog", type=int, help="journal entries not yet synced")
     hb.add_argument("--journal-head", type=int, help="the journal's last sequence number")
@@ -167,24 +167,39 @@ def _doctor(files: TerminalFiles, args: argparse.Namespace) -> int:
 def _heartbeat(files: TerminalFiles, args: argparse.Namespace) -> int:
     from provisioning import heartbeat
     from provisioning.enrolment import open_client
+    from provisioning.errors import ServerRefused
 
     _identity, client = open_client(files)
-    sent = 0
+    sent = tried = 0
     with client.session:
         while True:
+            tried += 1
             beat = heartbeat.build(
                 files,
                 self_test=args.self_test,
                 backlog=args.backlog,
                 journal_head=args.journal_head,
             )
-            answer = heartbeat.send(files, client, beat)
-            sent += 1
-            print(
-                f"heartbeat {sent} sent: server config version {answer.get('config_version')}, "
-                f"status {answer.get('status')}",
-                flush=True,
-            )
-            if not args.every or (args.count and sent >= args.count):
-                return 0
+            try:
+                answer = heartbeat.send(files, client, beat)
+            except ProvisioningError as err:
+                # Sent every N seconds, a heartbeat outlives a network outage; a refusal
+                # of the terminal itself (revoked, decommissioned) ends it.
+                dead = isinstance(err, ServerRefused) and err.status in (401, 403)
+                if not args.every or dead:
+                    raise
+                print(f"heartbeat not sent: {err}", file=sys.stderr, flush=True)
+            else:
+                sent += 1
+                status = answer.get("status")
+                print(
+                    f"heartbeat {sent} sent: server config version "
+                    f"{answer.get('config_version')}, status {status}"
+                    + (" (pulled and applied)" if answer.get("config_pulled") else ""),
+                    flush=True,
+                )
+                if status == "decommissioning":
+                    print("this terminal is being decommissioned: sync its journal", flush=True)
+            if not args.every or (args.count and tried >= args.count):
+                return 0 if sent else 1
             time.sleep(args.every)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from offline_queue.identity import Identity as JournalIdentity
@@ -66,3 +67,18 @@ def test_device_states_from_the_apps_or_a_self_test(tmp_path: Path) -> None:
     (files.dir / "journal_state.json").write_text(json.dumps({"backlog": 4, "head": 9}))
     beat = heartbeat.build(files)
     assert (beat["journal_backlog"], beat["journal_head"]) == (4, 9)
+
+
+def test_heartbeats_outlive_a_network_outage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench.harness import free_port
+    from provisioning.cli import main
+
+    files = enrolled(tmp_path)
+    identity = files.load()
+    identity.server = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    files.save(identity)
+    assert main(["--dir", str(tmp_path), "heartbeat", "--every", "0.01", "--count", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("heartbeat not sent: no answer from") == 2
