@@ -83,6 +83,37 @@ def _stacked(top: TextLine, bottom: TextLine) -> bool:
     return abs(tx - bx) < 0.3 * max(tw, bw) and 0.3 < tw / bw < 3.0
 
 
+def _blue_columns(crop: np.ndarray) -> np.ndarray:
+    """Per column, the share of pixels in the EU band's blue."""
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    hue, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
+    # OpenCV hue runs 0-180: the band's reflex blue sits about 105 to 125.
+    blue = (hue >= 100) & (hue <= 130) & (sat >= 90) & (val >= 40)
+    share: np.ndarray = blue.mean(axis=0)
+    return share
+
+
+def trim_band(crop: np.ndarray) -> np.ndarray:
+    """The crop without a blue EU band at its left end (its country code is no part of
+    the registration); a plate blue all over (Chinese) is left whole."""
+    share = _blue_columns(crop)
+    w = share.shape[0]
+    if w < 8 or np.median(share) > 0.3:
+        return crop
+    # The band starts near the left end (the box may hold a little background
+    # first) and gives way to the plate's field within the first quarter.
+    blue = share >= 0.5
+    start = int(np.argmax(blue[: max(1, w * 3 // 20)])) if blue[: max(1, w * 3 // 20)].any() else -1
+    if start < 0:
+        return crop
+    end = start
+    while end < w and share[end] >= 0.3:
+        end += 1
+    if end - start < max(2, w // 30) or end > w // 4:
+        return crop
+    return crop[:, end:]
+
+
 def _extends(longer: str, shorter: str) -> bool:
     """Whether ``longer`` is ``shorter`` with characters added at its ends."""
     return len(longer) > len(shorter) and shorter in longer
@@ -162,8 +193,8 @@ class PlateReader:
         lines = [ln for ln in found_lines if _plate_like(ln)]
         lines.sort(key=lambda ln: ln.score * ln.size[0] * ln.size[1], reverse=True)
         lines = lines[:MAX_LINES]
-        crops = [crop_line(frame, ln.corners()) for ln in lines]
-        wide = [crop_line(frame, ln.widened(WIDEN).corners()) for ln in lines]
+        crops = [trim_band(crop_line(frame, ln.corners())) for ln in lines]
+        wide = [trim_band(crop_line(frame, ln.widened(WIDEN).corners())) for ln in lines]
         both = recognise(self._sessions.recogniser, self._index, crops + wide)
         reads = both[: len(lines)]
         wide_reads = both[len(lines) :]
@@ -202,6 +233,9 @@ class PlateReader:
         if not _extends(wider.text, narrow.text):
             return narrow
         if self._catch_all(wider) and not self._catch_all(narrow):
+            return narrow
+        # More look-alike swaps to make the longer text fit is no recovery.
+        if len(wider.corrected) > len(narrow.corrected):
             return narrow
         added_left = wider.text.index(narrow.text) > 0
         return narrow if _on_a_band(wide_crop, narrow_crop, added_left) else wider

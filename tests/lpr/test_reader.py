@@ -221,3 +221,13 @@ def test_grey_infrared_frames_are_read(reader: PlateReader) -> None:
     readings = reader.read(grey)
     assert readings
     assert readings[0].text == s.text
+
+
+def test_band_is_trimmed_but_a_blue_plate_is_not() -> None:
+    from lpr.reader import trim_band
+
+    plate = np.full((48, 200, 3), 235, np.uint8)
+    plate[:, 5:25] = (153, 51, 0)  # the EU band, after a little background
+    assert trim_band(plate).shape[1] == 175
+    chinese = np.full((48, 200, 3), (160, 70, 20), np.uint8)
+    assert trim_band(chinese).shape[1] == 200
