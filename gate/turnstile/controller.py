@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain import facilities as fac
-from domain.facilities import Decision, Facility, Method, Refusal
+from domain.facilities import Decision, Facility, Method, Pricing, Refusal
 from gate.turnstile.authoriser import Authoriser, Credential, Holder
 from terminal_drivers.errors import DriverError
 
@@ -92,6 +92,10 @@ class TurnstileController:
         authoriser: Authoriser,
         now: Callable[[], datetime] | None = None,
     ) -> None:
+        if settings.facility.pricing is Pricing.PER_MINUTE:
+            # A laundry machine or a club room runs a session (hold, then capture at
+            # the stop): that is a machine controller's job, not a turnstile's.
+            raise ValueError(f"{settings.facility.code} is priced per minute: not a turnstile")
         self.settings = settings
         self.board = board
         self.journal = journal
@@ -155,9 +159,6 @@ class TurnstileController:
         )
         if not decision.allowed:
             return self._refuse(decision, credential, holder)
-        if decision.method is Method.HOLD:
-            # Per-minute machines run sessions, not turnstiles.
-            raise ValueError(f"{self.facility.code} is priced per minute: not a turnstile")
         return self._admit(decision, holder, started)
 
     def leave(self, credential: Credential) -> bool:

@@ -1,8 +1,9 @@
 """The technician's hardware check across device kinds, and the hardware-marked runs.
 
-``PREPAID_TEST_BILL_ACCEPTOR``, ``PREPAID_TEST_COIN_ACCEPTOR`` and
-``PREPAID_TEST_PRINTER`` (device URLs) run the same check against real
-devices: ``pytest -m hardware`` on a kiosk with the devices attached.
+``PREPAID_TEST_BILL_ACCEPTOR``, ``PREPAID_TEST_COIN_ACCEPTOR``,
+``PREPAID_TEST_PRINTER``, ``PREPAID_TEST_RELAY_BOARD``, ``PREPAID_TEST_UID_READER``
+and ``PREPAID_TEST_QR_SCANNER`` (device URLs) run the same check against real
+devices: ``pytest -m hardware`` on a terminal with the devices attached.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ HARDWARE = {
     "bill-acceptor": "PREPAID_TEST_BILL_ACCEPTOR",
     "coin-acceptor": "PREPAID_TEST_COIN_ACCEPTOR",
     "printer": "PREPAID_TEST_PRINTER",
+    "relay-board": "PREPAID_TEST_RELAY_BOARD",
+    "uid-reader": "PREPAID_TEST_UID_READER",
+    "qr-scanner": "PREPAID_TEST_QR_SCANNER",
 }
 
 

@@ -145,3 +145,54 @@ def test_a_board_failure_mid_entry_charges_nothing(rig: Rig) -> None:
     assert rig.journal.kinds() == ["gate_open", "note"]
     assert rig.journal.entries[1][1]["event"] == "relay_failed"
     assert rig.journal.charged() == 0
+
+
+def test_a_per_minute_facility_is_no_turnstile(rig: Rig) -> None:
+    from dataclasses import replace
+    from decimal import Decimal
+
+    import pytest
+
+    from domain.facilities import PerMinute, Pricing
+    from gate.turnstile.controller import TurnstileController
+
+    washer = replace(
+        rig.controller.facility,
+        pricing=Pricing.PER_MINUTE,
+        per_minute=PerMinute(Decimal("0.25"), max_minutes=90),
+    )
+    settings = replace(rig.controller.settings, facility=washer)
+    with pytest.raises(ValueError, match="per minute"):
+        TurnstileController(
+            settings, board=rig.board, journal=rig.journal, authoriser=rig.authoriser
+        )
+
+
+def test_card_source_assurance() -> None:
+    from dataclasses import dataclass
+
+    from gate.turnstile.sources import CardSource
+
+    @dataclass
+    class Reading:
+        uid_hex: str
+        card_number: str | None
+
+    class Reader:
+        def __init__(self) -> None:
+            self.readings = [Reading("04A1B2C3", "1001"), Reading("0A0B0C0D", None)]
+
+        def wait_for_tap(self, timeout: float) -> Reading | None:
+            return self.readings.pop(0) if self.readings else None
+
+        def close(self) -> None:
+            pass
+
+    source = CardSource(Reader())
+    genuine, uid_only, nothing = source.read(0), source.read(0), source.read(0)
+    assert genuine is not None
+    assert uid_only is not None
+    assert (genuine.credential.kind, genuine.credential.value) == ("card", "1001")
+    assert not genuine.credential.low_assurance
+    assert (uid_only.credential.value, uid_only.credential.low_assurance) == ("0A0B0C0D", True)
+    assert nothing is None

@@ -1,0 +1,69 @@
+"""``prepaid turnstile run``: a settings file, simulated devices, a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gate.cli import turnstile_main
+from gate.turnstile.config import ConfigError, TurnstileConfig
+from tests.gate.turnstile.conftest import snapshot
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def write_config(tmp_path: Path, **over: object) -> Path:
+    identity = pytest.importorskip("offline_queue.identity")
+    identity.Identity.generate("turnstile-gym-1").save(tmp_path / "terminal")
+    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot()))
+    config = {
+        "terminal_id": "turnstile-gym-1",
+        "facility": {"code": "gym", "name": "Gym", "kind": "gym", "price": "15.00"},
+        "relay": {"url": "sim://relay-board", "channel": 1},
+        "readers": {"uid": "sim://uid-reader", "qr": "sim://qr-scanner"},
+        "terminal_dir": str(tmp_path / "terminal"),
+        "journal": str(tmp_path / "journal.sqlite3"),
+        "snapshot": str(tmp_path / "snapshot.json"),
+        **over,
+    }
+    path = tmp_path / "turnstile.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_run_starts_and_stops_cleanly(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "turnstile", "run", "--config", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "turnstile-gym-1 at Gym: ready" in line, line
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (tmp_path / "journal.sqlite3").exists()
+
+
+def test_bad_settings_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, relay={})
+    with pytest.raises(ConfigError, match=r"relay\.url"):
+        TurnstileConfig.load(config)
+    assert turnstile_main(["run", "--config", str(config)]) == 2
+    assert "relay.url" in capsys.readouterr().out
+    bad = write_config(tmp_path, facility={"code": "gym", "pricing": "free"})
+    with pytest.raises(ConfigError, match="facility"):
+        TurnstileConfig.load(bad)
