@@ -292,6 +292,8 @@ def pay_bill(
     into its own cash box or through a provider; the desk pays at the staff desk."""
     if principal.kind == "terminal" and body.unit is None:
         raise InvalidRequest("a terminal names the unit it is serving", code="unit_missing")
+    if principal.kind == "terminal" and body.method == "staff_desk":
+        raise InvalidRequest("a kiosk takes cash, a provider or the wallet", code="invalid_method")
     return write(
         db,
         principal=principal,
