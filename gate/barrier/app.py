@@ -8,7 +8,7 @@ reader, the terminal journal and the server.
      "snapshot": "/var/lib/prepaid/parking-snapshot.json",
      "server": "https://estate.example/", "region": "cn",
      "relay": {"url": "serial:///dev/ttyUSB0?baud=9600", "unit": 1},
-     "fire_input": 4,
+     "fire_input": 4, "payments": "sandbox",
      "lanes": [{"lane": "in-1", "direction": "entry", "relay": 1, "loop_input": 1,
                 "camera": "rtsp://10.0.0.21/stream1"},
                {"lane": "out-1", "direction": "exit", "relay": 2, "loop_input": 5,
@@ -53,6 +53,7 @@ class GateConfig:
     region: str = "any"
     relay_unit: int = 1
     fire_input: int = 4
+    payments: str = ""  # "sandbox": QR payments through the development provider
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -76,6 +77,7 @@ class GateConfig:
                 server=str(data.get("server", "")),
                 region=str(data.get("region", "any")),
                 fire_input=int(data.get("fire_input", 4)),
+                payments=str(data.get("payments", "")),
             )
         except (OSError, ValueError, KeyError, TypeError) as err:
             if isinstance(err, ConfigError):

@@ -85,6 +85,7 @@ class ParkingBook:
 
     def load(self, snapshot: dict[str, Any]) -> None:
         self.zone = ZoneInfo(str(snapshot.get("timezone", "Asia/Shanghai")))
+        self.currency = str(snapshot.get("currency", "CNY"))
         # A snapshot from the server carries its key and hashed plates; plates in clear
         # (a test's, a demo's) are hashed here under a key of our own.
         self.hash_key = str(snapshot.get("hash_key") or secrets.token_hex(32))

@@ -27,6 +27,7 @@ from gate.barrier.app import ConfigError, FrameCamera, GateConfig, SignedUplink,
 from gate.barrier.app import run as run_gate
 from gate.barrier.book import ParkingBook
 from gate.barrier.controller import GateController, Uplink
+from gate.barrier.payments import SandboxProvider
 
 log = logging.getLogger("gate.barrier")
 
@@ -74,6 +75,7 @@ def run(config_path: Path) -> int:
         book=book,
         journal=journal,
         uplink=uplink,
+        payments=SandboxProvider() if config.payments == "sandbox" else None,
         fire_input=config.fire_input,
     )
     sources = []

@@ -36,6 +36,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from gate.barrier.book import ExitDecision, ParkingBook
+from gate.barrier.payments import PaymentProvider, PaymentRequest
 from lpr.matching import MatchKind
 from lpr.types import Reading
 from lpr.voting import Decision, PlateVoter, VoteSettings
@@ -124,6 +125,7 @@ class Lane:
         self.cleared_at: float | None = None
         self.tailgated = False
         self.pending: ExitDecision | None = None
+        self.payment: PaymentRequest | None = None
         self.relay_on = False
 
     # -- the arm -------------------------------------------------------------------------
@@ -159,11 +161,13 @@ class Lane:
             return self._read(now)
         if self.state is State.OPEN:
             return self._open(rising, falling, now)
+        if self.state is State.AWAIT_PAYMENT and loop and self.payment is not None:
+            return self._poll_payment(now)
         if self.state in (State.AWAIT_PAYMENT, State.CALL_GUARD) and not loop:
             # The car backed away from the barrier: nothing charged, it is still inside.
             plate = self.pending.plate if self.pending else None
             self.gate.journal_note(self, "vehicle_left_lane", {"plate": plate})
-            self.state, self.pending = State.IDLE, None
+            self.state, self.pending, self.payment = State.IDLE, None, None
             return [Event(self.settings.lane, "left_lane", plate, "the vehicle backed away")]
         return []
 
@@ -256,7 +260,13 @@ class Lane:
                 "note",
                 {"event": "payment_required", "lane": self.settings.lane, **asdict(verdict)},
             )
-            how = "scan the QR code" if self.gate.online else "pay at the guard or take a ticket"
+            provider = self.gate.payments
+            how = "pay at the guard or take a ticket"
+            if provider is not None and self.gate.online:
+                self.payment = provider.request(
+                    amount=verdict.due, currency=self.gate.book.currency, memo=verdict.plate
+                )
+                how = f"scan the QR code: {self.payment.qr_text}"
             return [
                 Event(
                     self.settings.lane,
@@ -268,13 +278,16 @@ class Lane:
             ]
         return self._let_out(verdict, verdict.pay_by, now)
 
-    def _let_out(self, verdict: ExitDecision, paid_by: str, now: float) -> list[Event]:
+    def _let_out(
+        self, verdict: ExitDecision, paid_by: str, now: float, reference: str | None = None
+    ) -> list[Event]:
         self.gate.book.settle(verdict, paid_by)
         at = self.gate.wall().isoformat()
         record = {
             "direction": "exit",
             **asdict(verdict),
             "paid_by": paid_by,
+            "payment_reference": reference,
             "lane": self.settings.lane,
             "at": at,
         }
@@ -290,8 +303,23 @@ class Lane:
                 amount=verdict.due,
                 paid_by=paid_by if paid_by in ("wallet", "qr", "guard", "ticket") else None,
             )
+            if paid_by == "qr" and self.gate.payments is not None:
+                upload["provider"] = self.gate.payments.name
         self.pending = None
         return self._open_for(record, "/v1/parking/exits", upload, now, verdict.plate, verdict.due)
+
+    def _poll_payment(self, now: float) -> list[Event]:
+        provider, payment = self.gate.payments, self.payment
+        if provider is None or payment is None or self.pending is None:
+            return []
+        status = provider.status(payment.reference)
+        if status == "pending":
+            return []
+        self.payment = None
+        if status == "failed":
+            self.gate.journal_note(self, "qr_payment_failed", {"reference": payment.reference})
+            return [Event(self.settings.lane, "payment_failed", self.pending.plate, "declined")]
+        return self._let_out(self.pending, "qr", now, reference=payment.reference)
 
     def paid(self, method: Literal["qr", "guard", "ticket"]) -> list[Event]:
         """The driver at this exit paid (the QR provider confirmed, or the guard took it)."""
@@ -373,6 +401,7 @@ class GateController:
         book: ParkingBook,
         journal: Journal,
         uplink: Uplink | None = None,
+        payments: PaymentProvider | None = None,
         fire_input: int = 4,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -382,6 +411,7 @@ class GateController:
         self.book = book
         self.journal = journal
         self.uplink = uplink
+        self.payments = payments
         self.fire_input = fire_input
         self.wall = wall
         self.lanes: dict[str, Lane] = {}

@@ -16,6 +16,7 @@ import pytest
 from domain.parking import ParkingTariff, tariff_to_spec
 from gate.barrier.book import ParkingBook
 from gate.barrier.controller import GateController, LaneSettings, State
+from gate.barrier.payments import SandboxProvider
 from lpr.matching import MatchKind
 from lpr.types import Box, Reading
 
@@ -131,6 +132,7 @@ class Scene:
         self.clock = T0
         self.now = 100.0
         self.book = ParkingBook(snapshot())
+        self.payments = SandboxProvider()
         self.gate = GateController(
             terminal_id="gate-1",
             board=self.board,
@@ -138,6 +140,7 @@ class Scene:
             book=self.book,
             journal=self.journal,
             uplink=self.uplink,
+            payments=self.payments,
             fire_input=FIRE,
             wall=lambda: self.clock,
         )
@@ -363,3 +366,38 @@ def test_an_unknown_plate_at_the_exit_follows_the_rule(plate: str) -> None:
     assert decision.situation == "exit_without_entry"
     assert decision.review
     assert decision.pay_by == "free"
+
+
+def test_a_visitor_pays_by_qr_with_the_sandbox_provider() -> None:
+    scene = Scene()
+    scene.car(1, reading(VISITOR_PLATE))
+    scene.drive_through(1)
+    scene.clock += timedelta(minutes=90)
+    events = scene.car(2, reading(VISITOR_PLATE))
+    assert kinds(events) == ["await_payment"]
+    assert "https://pay.sandbox.invalid/sbx-000001" in events[0].message
+    assert events[0].amount == 2000
+    for _ in range(5):  # the driver reaches for the phone
+        assert scene.step() == []
+    assert scene.board.relays[1] is False
+    scene.payments.pay("sbx-000001")
+    events = scene.step()
+    assert kinds(events) == ["opened"]
+    assert events[0].record["payment_reference"] == "sbx-000001"
+    _, body, _ = scene.uplink.sent[-1]
+    assert body["paid_by"] == "qr"
+    assert body["provider"] == "sandbox"
+    assert body["amount"] == 2000
+
+
+def test_a_declined_qr_payment_keeps_the_arm_down() -> None:
+    scene = Scene()
+    scene.car(1, reading(VISITOR_PLATE))
+    scene.drive_through(1)
+    scene.clock += timedelta(minutes=30)
+    scene.car(2, reading(VISITOR_PLATE))
+    scene.payments.decline("sbx-000001")
+    events = scene.step()
+    assert kinds(events) == ["payment_failed"]
+    assert scene.board.relays[1] is False
+    assert scene.gate.lanes["exit-1"].paid("guard")[-1].kind == "opened"

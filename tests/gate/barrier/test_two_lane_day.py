@@ -33,6 +33,7 @@ from central.settings import Settings
 from gate.barrier.app import FrameCamera, lane_settings
 from gate.barrier.book import ParkingBook
 from gate.barrier.controller import Event, GateController, State
+from gate.barrier.payments import SandboxProvider
 from lpr.capture import FolderSource
 from lpr.reader import PlateReader, ReaderSettings
 from lpr.render import vehicle_frames
@@ -168,6 +169,7 @@ def test_a_day_at_a_two_lane_gate(
     sim = board.transport.simulator  # type: ignore[attr-defined]
     journal = Journal(tmp_path / "journal.sqlite3", Identity.generate("gate-1"))
     uplink = ServerUplink(client, manager)
+    sandbox = SandboxProvider()
     clock = [start]
     gate = GateController(
         terminal_id="gate-1",
@@ -176,6 +178,7 @@ def test_a_day_at_a_two_lane_gate(
         book=ParkingBook(snapshot),
         journal=journal,
         uplink=uplink,
+        payments=sandbox,
         wall=lambda: clock[0],
     )
     for name, direction, relay, loop in (
@@ -215,7 +218,12 @@ def test_a_day_at_a_two_lane_gate(
         if pay is not None:
             assert events[-1].kind == "await_payment", events
             assert board.read_relays()[1] is False  # the arm waits for the money
-            events = gate.lanes["out-1"].paid(pay)  # type: ignore[arg-type]
+            if pay == "qr":  # the driver scans the code and pays on the phone
+                assert "pay.sandbox.invalid" in events[-1].message
+                sandbox.pay(events[-1].message.rsplit("/", 1)[1].split("?")[0])
+                events = gate.step()
+            else:
+                events = gate.lanes["out-1"].paid(pay)  # type: ignore[arg-type]
         assert events[-1].kind == "opened", events
         through(gate, sim, "out-1", EXIT_LOOP)
         return events[-1]
