@@ -530,3 +530,76 @@ def stop_session(conn: Connection, ctx: Context, *, session_id: str) -> dict[str
         "transaction_id": result.get("transaction_id"),
         "released": result.get("released"),
     }
+
+
+# -- for the terminal journal and snapshot (issue 6) --------------------------------------
+
+
+def record_pass_use(conn: Connection, ctx: Context, *, facility: str, unit: str) -> dict[str, Any]:
+    """A turnstile's journalled ``pass_use``: the visit it already let through.
+
+    The terminal decided (perhaps offline) and the person is inside; the server
+    records the visit and counts it down on the pass that was usable then. A
+    visit the server cannot match to a usable pass is recorded all the same and
+    flagged ``unmatched`` for the manager: the gate opened, so it happened.
+    """
+    row = _row(conn, facility)
+    unit_id = _unit_id(conn, unit)
+    day = ctx.now.astimezone(ctx.estate.zone).date()
+    best = _best_pass(conn, row.id, unit_id, day)
+    usable = best is not None and fac.pass_refusal(best[1], day) is None
+    pass_id = best[0] if best and usable else None
+    if best is not None and usable:
+        conn.execute(
+            update(passes)
+            .where(passes.c.id == best[0])
+            .values(visits_left=fac.use_visit(best[1]).visits_left)
+        )
+    entry_id = new_transaction_id()
+    conn.execute(
+        insert(entries).values(
+            id=entry_id,
+            facility_id=row.id,
+            unit_id=unit_id,
+            method="pass",
+            pass_id=pass_id,
+            amount=0,
+            terminal_id=ctx.terminal_id,
+            entered_at=ctx.now,
+        )
+    )
+    return {"entry_id": entry_id, "pass_id": pass_id, "unmatched": pass_id is None}
+
+
+def snapshot_passes(conn: Connection, *, today: date) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{unit: {facility: {valid_from, valid_until, visits_left}}}``: each unit's usable
+    pass per facility (the one ending first), for the terminals' snapshot."""
+    rows = conn.execute(
+        select(
+            units.c.code.label("unit"),
+            facilities.c.code.label("facility"),
+            passes.c.valid_from,
+            passes.c.valid_until,
+            passes.c.visits_left,
+        )
+        .join(units, units.c.id == passes.c.unit_id)
+        .join(facilities, facilities.c.id == passes.c.facility_id)
+        .where(passes.c.valid_until >= today.isoformat())
+        .order_by(passes.c.valid_until, passes.c.created_at)
+    ).all()
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        state = PassState(
+            date.fromisoformat(r.valid_from), date.fromisoformat(r.valid_until), r.visits_left
+        )
+        if fac.pass_refusal(state, today) is not None:
+            continue
+        found.setdefault(r.unit, {}).setdefault(
+            r.facility,
+            {
+                "valid_from": r.valid_from,
+                "valid_until": r.valid_until,
+                "visits_left": r.visits_left,
+            },
+        )
+    return found

@@ -227,3 +227,35 @@ def test_bad_setups_are_refused(client: TestClient, manager: dict[str, str]) -> 
     answer = client.post("/v1/facilities", json=hours, headers={**manager, **key()})
     assert answer.status_code == 422
     assert client.get("/v1/facilities/none", headers=manager).status_code == 404
+
+
+def test_journalled_pass_uses_and_the_snapshot_passes(
+    client: TestClient, manager: dict[str, str], db: Database
+) -> None:
+    make(client, manager, code="pool", name="Pool", kind="pool", pricing="pass_only")
+    client.post(
+        "/v1/facilities/pool/pass-products",
+        json={"code": "pool-2", "kind": "visits", "price": "20", "visits": 2, "valid_days": 30},
+        headers={**manager, **key()},
+    )
+    top_up(client, manager, 5000)
+    sold = client.post(
+        "/v1/facilities/passes",
+        json={"unit": UNIT, "product": "pool-2", "start": "2026-11-20"},
+        headers={**manager, **key()},
+    )
+    assert sold.status_code == 201, sold.text
+    at = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    with db.read() as conn:
+        passes = service.snapshot_passes(conn, today=at.date())
+    assert passes == {
+        UNIT: {"pool": {"valid_from": "2026-11-20", "valid_until": "2026-12-19", "visits_left": 2}}
+    }
+    with db.write() as conn:
+        uses = [
+            service.record_pass_use(conn, ctx_at(at), facility="pool", unit=UNIT) for _ in range(3)
+        ]
+        after = service.snapshot_passes(conn, today=at.date())
+    # Two visits on the pass; the third (let in offline) is recorded and flagged.
+    assert [u["unmatched"] for u in uses] == [False, False, True]
+    assert after == {}
