@@ -99,7 +99,7 @@ class Broker:
         config = workdir / "mosquitto.conf"
         config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
+            "max_queued_messages 1000000\nmax_inflight_messages 0\n"
         )
         self.process = subprocess.Popen(
             ["mosquitto", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -216,6 +216,7 @@ def main() -> int:
             )
 
             # Latency: the reading that empties a wallet -> cut; a top-up -> restore.
+            client = Client(port, body["access_token"])  # the idle keep-alive may have closed
             cut_ms, restore_ms = [], []
             for i in range(args.trials):
                 while not commands.empty():

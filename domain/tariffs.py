@@ -264,6 +264,32 @@ def spread(
     return parts
 
 
+def _one_piece(
+    tariffs: Sequence[Tariff],
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    usage: Decimal,
+    period: PeriodUsage,
+) -> Priced | None:
+    """The common case, priced without cutting: one tariff version, one tier period."""
+    tariff = in_force(tariffs, start)
+    if any(start < t.effective_from < end for t in tariffs):
+        return None
+    p_start = period_start(start.astimezone(zone), tariff.tier_period)
+    if period_start((end - timedelta(microseconds=1)).astimezone(zone), tariff.tier_period) != (
+        p_start
+    ):
+        return None
+    before = period.usage if period.start == p_start else Decimal(0)
+    if tariff.kind is TariffKind.FLAT:
+        cost, rate = usage * tariff.price, ""
+    else:
+        cost, rate = tier_cost(tariff.tiers, before, usage), p_start.isoformat()
+    piece = Piece(start, end, usage, cost, tariff.code, rate)
+    return Priced(cost, PeriodUsage(p_start, before + usage), (piece,))
+
+
 def price_usage(
     tariffs: Sequence[Tariff],
     *,
@@ -285,6 +311,10 @@ def price_usage(
     if usage < 0:
         raise TariffError("usage cannot be negative")
     by_clock = registers is None and any(t.kind is TariffKind.TIME_OF_USE for t in tariffs)
+    if registers is None and not by_clock:
+        quick = _one_piece(tariffs, zone, start, end, usage, period)
+        if quick is not None:
+            return quick
     cuts = _boundaries(tariffs, zone, start, end, by_clock)
     pieces: list[Piece] = []
     state = period

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
@@ -227,7 +228,7 @@ def add_holiday(
 @router.post("/readings")
 def post_readings(
     body: ReadingsIn, service: Service, principal: Annotated[Principal, Depends(MeterRoles)]
-) -> dict[str, Any]:
+) -> JSONResponse:
     """A batch of readings: each gets a verdict; the answer carries commands for these meters.
 
     Idempotent per meter and reading time, so a meter may resend a batch freely.
@@ -246,13 +247,17 @@ def post_readings(
     if bad:
         counts["rejected"] = counts.get("rejected", 0) + len(bad)
     service.wake()
-    return {
-        "counts": counts,
-        "results": [v.to_json() for v in result.verdicts],
-        "malformed": bad,
-        "commands": [c.to_json() for c in commands],
-        "server_time": utcnow().isoformat(),
-    }
+    # A JSONResponse straight away: FastAPI's generic encoder costs more than the
+    # charging itself for a batch of 10,000 verdicts.
+    return JSONResponse(
+        {
+            "counts": counts,
+            "results": [v.to_json() for v in result.verdicts],
+            "malformed": bad,
+            "commands": [c.to_json() for c in commands],
+            "server_time": utcnow().isoformat(),
+        }
+    )
 
 
 @router.post("/state")

@@ -145,14 +145,22 @@ class MqttBridge:
             batch = self._take()
             if not batch:
                 continue
+            started = time.perf_counter()
             try:
                 self.handle(batch)
             except Exception:
                 log.exception("mqtt batch failed; it will be redelivered")
                 continue
+            handled = time.perf_counter()
             for message in batch:
                 if message.qos > 0:
                     self.client.ack(message.mid, message.qos)
+            log.debug(
+                "mqtt batch of %d: %.3f s to apply, %.3f s to acknowledge",
+                len(batch),
+                handled - started,
+                time.perf_counter() - handled,
+            )
 
     def handle(self, batch: list[mqtt.MQTTMessage]) -> None:
         readings: list[Reading] = []

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from central.db.schema import accounts, postings, residents, transactions
 from central.metering.tables import notifications, wallet_alerts
@@ -147,27 +147,37 @@ def check_wallets(
         (r.account_id, r.threshold): r.below
         for r in conn.execute(select(wallet_alerts).where(wallet_alerts.c.account_id.in_(ids)))
     }
+    fresh: list[dict[str, object]] = []
+    flipped: list[dict[str, object]] = []
     for unit, utility, available, account_id in wallets:
         for threshold in env.policies[utility].low_thresholds:
             was = below.get((account_id, threshold))
             now_below = available < threshold
             if was is None:
-                conn.execute(
-                    insert(wallet_alerts).values(
-                        account_id=account_id, threshold=threshold, below=now_below, changed_at=now
-                    )
+                fresh.append(
+                    {
+                        "account_id": account_id,
+                        "threshold": threshold,
+                        "below": now_below,
+                        "changed_at": now,
+                    }
                 )
             elif was != now_below:
-                conn.execute(
-                    update(wallet_alerts)
-                    .where(
-                        wallet_alerts.c.account_id == account_id,
-                        wallet_alerts.c.threshold == threshold,
-                    )
-                    .values(below=now_below, changed_at=now)
-                )
+                flipped.append({"a": account_id, "t": threshold, "b": now_below, "c": now})
             if now_below and not was:
                 queued += _queue(conn, env, unit, utility, available, threshold, account_id, now)
+    if fresh:
+        conn.execute(insert(wallet_alerts), fresh)
+    if flipped:
+        conn.execute(
+            update(wallet_alerts)
+            .where(
+                wallet_alerts.c.account_id == bindparam("a"),
+                wallet_alerts.c.threshold == bindparam("t"),
+            )
+            .values(below=bindparam("b"), changed_at=bindparam("c")),
+            flipped,
+        )
     return queued
 
 
