@@ -10,6 +10,7 @@ from typing import Any
 
 import segno
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from central.db.types import utcnow
 from central.errors import InvalidRequest, Refused, Unauthorized
@@ -88,7 +89,12 @@ def create_code(
     return EnrolmentCode(signing.format_code(code), terminal_type, location, now + ttl)
 
 
-def _new_terminal_id(conn: Connection, terminal_type: str) -> str:
+def _insert_terminal(conn: Connection, *, terminal_type: str, values: dict[str, Any]) -> str:
+    """Insert the terminal under the next free ``<type>-NNN``; answer that id.
+
+    Two enrolments of one type at once pick the same number: the second insert fails
+    (after waiting for the first, on PostgreSQL) and takes the next number.
+    """
     count = conn.execute(
         select(func.count())
         .select_from(terminals)
@@ -97,9 +103,14 @@ def _new_terminal_id(conn: Connection, terminal_type: str) -> str:
     n = int(count) + 1
     while True:
         candidate = f"{terminal_type}-{n:03d}"
-        if conn.execute(select(terminals.c.id).where(terminals.c.id == candidate)).first() is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(terminals).values(id=candidate, terminal_type=terminal_type, **values)
+                )
             return candidate
-        n += 1
+        except IntegrityError:
+            n += 1
 
 
 def enrol(
@@ -153,16 +164,15 @@ def enrol(
             f"this code is for a {row.terminal_type}, and this terminal is a {terminal_type}",
             code="wrong_terminal_type",
         )
-    terminal_id = _new_terminal_id(conn, row.terminal_type)
-    conn.execute(
-        insert(terminals).values(
-            id=terminal_id,
-            terminal_type=row.terminal_type,
-            location=row.location,
-            status="active",
-            enrolled_at=now,
-            enrolled_by=row.created_by,
-        )
+    terminal_id = _insert_terminal(
+        conn,
+        terminal_type=row.terminal_type,
+        values={
+            "location": row.location,
+            "status": "active",
+            "enrolled_at": now,
+            "enrolled_by": row.created_by,
+        },
     )
     keys.add_key(conn, terminal_id=terminal_id, public_key=public_key, now=now)
     # Guarded: of two enrolments racing for one code, only one marks it used.

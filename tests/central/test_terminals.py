@@ -640,3 +640,22 @@ def test_heartbeat_history_is_bounded(
         row = conn.execute(select(terminals).where(terminals.c.id == t.id)).one()
     assert n == health.KEEP_HEARTBEATS
     assert row.last_heartbeat_at is not None
+
+
+def test_terminals_enrolling_at_once_get_distinct_ids(
+    client: TestClient, manager: dict[str, str]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    codes = [new_code(client, manager, "turnstile") for _ in range(4)]
+
+    def go(code: str) -> Any:
+        answer = client.post(
+            "/v1/terminals/enrol", json=enrol_body(code, Ed25519PrivateKey.generate())
+        )
+        assert answer.status_code == 201, answer.text
+        return answer.json()["terminal_id"]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = sorted(pool.map(go, codes))
+    assert ids == [f"turnstile-00{n}" for n in range(1, 5)]
