@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from central.fees import cli as fees_cli
+from central.metering import cli as metering_cli
 from central.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("username")
     token.add_argument("--password", help="default PREPAID_STAFF_PASSWORD, else asked")
     fees_cli.add_parsers(sub)
+    metering_cli.add_parsers(sub)
     return p
 
 
@@ -110,6 +112,7 @@ def main(argv: Sequence[str]) -> int:
             "terminals": _terminals,
             "fees": lambda s, a: fees_cli.fees_command(_open(s), a),
             "fund": lambda s, a: fees_cli.fund_command(lambda: _open(s), a),
+            "meters": lambda s, a: metering_cli.command(lambda: _open(s), a),
             "import": _import,
             "export": _export,
         }[args.action]
