@@ -58,7 +58,12 @@ def open_journal(terminal_dir: str, path: str) -> JournalLike:
     return Journal(path, identity)
 
 
-def _sources(readers: dict[str, str]) -> list[Source]:
+def _sources(readers: dict[str, str], prefix: str = "") -> list[Source]:
+    """Entry readers (``uid``, ``qr``, ``camera``, ``card``); with ``prefix="exit_"``
+    the readers on the way out (``exit_uid``, ``exit_qr``, ``exit_camera``)."""
+    readers = {k.removeprefix(prefix): v for k, v in readers.items() if k.startswith(prefix)}
+    if not prefix:
+        readers = {k: v for k, v in readers.items() if not k.startswith("exit_")}
     sources: list[Source] = []
     if url := readers.get("uid"):
         from terminal_drivers.uid_reader.device import UidReader
@@ -113,7 +118,12 @@ def run(config_path: Path) -> int:
         passage_timeout_s=float(relay.get("passage_timeout_s", 8.0)),
     )
     controller = TurnstileController(settings, board=board, journal=journal, authoriser=authoriser)
-    app = TurnstileApp(controller, _sources(config.readers), on_outcome=_print)
+    app = TurnstileApp(
+        controller,
+        _sources(config.readers),
+        on_outcome=_print,
+        exit_sources=_sources(config.readers, "exit_"),
+    )
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:

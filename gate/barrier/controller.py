@@ -213,6 +213,8 @@ class Lane:
             "unit": verdict.unit,
             "pass_id": verdict.pass_id,
             "confidence": round(decision.confidence, 4),
+            "frames": decision.frames,
+            "decided_by": decision.reason.name.lower(),
             "already_inside": verdict.already_inside,
         }
         upload = {

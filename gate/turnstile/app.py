@@ -29,9 +29,12 @@ class TurnstileApp:
         slice_s: float = 0.02,
         fire_poll_s: float = 0.25,
         on_outcome: Callable[[Outcome], None] | None = None,
+        exit_sources: Sequence[Source] = (),
     ) -> None:
         self.controller = controller
         self.sources = list(sources)
+        # Readers on the way out: a pass shown there may enter again (anti-passback).
+        self.exit_sources = list(exit_sources)
         self.slice_s = slice_s
         self.fire_poll_s = fire_poll_s
         self.on_outcome = on_outcome
@@ -56,6 +59,14 @@ class TurnstileApp:
             outcomes.append(outcome)
             if self.on_outcome is not None:
                 self.on_outcome(outcome)
+        for source in self.exit_sources:
+            try:
+                presented = source.read(self.slice_s)
+            except DriverError as err:
+                log.error("%s exit reader: %s", source.name, err)
+                continue
+            if presented is not None:
+                self.controller.leave(presented.credential)
         return outcomes
 
     def run(self, stop: threading.Event) -> None:
@@ -68,7 +79,7 @@ class TurnstileApp:
                 time.sleep(0.5)
 
     def close(self) -> None:
-        for source in self.sources:
+        for source in [*self.sources, *self.exit_sources]:
             try:
                 source.close()
             except DriverError:

@@ -11,7 +11,7 @@
       "relay": {"url": "/dev/ttyUSB0", "unit": 1, "channel": 1, "pulse_s": 0.3,
                 "passage_timeout_s": 8},
       "readers": {"uid": "/dev/ttyUSB1", "qr": "/dev/ttyACM0", "camera": "0",
-                  "card": "pcsc://ACS ACR122U 00 00"},
+                  "card": "pcsc://ACS ACR122U 00 00", "exit_uid": "/dev/ttyUSB2"},
       "terminal_dir": "/var/lib/prepaid/terminal",
       "journal": "/var/lib/prepaid/turnstile-journal.sqlite3",
       "snapshot": "/var/lib/prepaid/snapshot.json",
@@ -19,7 +19,8 @@
     }
 
 The facility block is what ``GET /v1/facilities/{code}`` answers, so a
-technician can paste it; every reader is optional.
+technician can paste it; every reader is optional; ``exit_*`` readers are on
+the way out (a pass shown there may enter again).
 """
 
 from __future__ import annotations

@@ -162,8 +162,15 @@ class TurnstileController:
         return self._admit(decision, holder, started)
 
     def leave(self, credential: Credential) -> bool:
-        """An exit reader (or the exit side of the same reader): anti-passback cleared."""
-        return self.authoriser.left(credential)
+        """An exit reader: the pass may enter again (anti-passback). Journalled, so the
+        server can close the entry too."""
+        inside = self.authoriser.left(credential)
+        if inside:
+            digest = self.authoriser.credential_hash(credential)
+            self.journal.append(
+                "note", {"facility": self.facility.code, "event": "exit", "credential": digest}
+            )
+        return inside
 
     def _body(self, holder: Holder | None, credential_hash: str | None) -> dict[str, Any]:
         return {
