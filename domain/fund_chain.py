@@ -44,12 +44,13 @@ class Problem:
 
 
 def totals(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    contributions = sum(int(e["amount"]) for e in entries if int(e["amount"]) > 0)
-    spending = -sum(int(e["amount"]) for e in entries if int(e["amount"]) < 0)
+    """Contributions (less any reversed), spending on projects, and the balance."""
+    contributions = sum(int(e["amount"]) for e in entries if e.get("kind") == "contribution")
+    spending = -sum(int(e["amount"]) for e in entries if e.get("kind") == "expenditure")
     return {
         "contributions": contributions,
         "spending": spending,
-        "balance": contributions - spending,
+        "balance": sum(int(e["amount"]) for e in entries),
     }
 
 

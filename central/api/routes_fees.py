@@ -314,6 +314,40 @@ def pay_bill(
     )
 
 
+class ReversalIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=400)]
+
+
+@router.post(
+    "/fees/payments/{transaction_id}/reversal", tags=FEES, status_code=201, responses=Responses
+)
+def reverse_payment(
+    transaction_id: Annotated[str, Path(max_length=32)],
+    body: ReversalIn,
+    db: Db,
+    estate: EstateDep,
+    principal: Manager,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Undo a bill payment (a mistake at the desk): the ledger posts its mirror image and
+    the bill owes the money again. Reverse fee payments here, not through the ledger's
+    reversal, so the bill follows."""
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="fee_payment_reversal",
+        request={"transaction_id": transaction_id, **body.model_dump()},
+        apply=lambda conn: payments.reverse_payment(
+            conn,
+            context(estate, principal, key or ""),
+            transaction_id=transaction_id,
+            reason=body.reason,
+        ),
+        subject=f"transaction:{transaction_id}",
+    )
+
+
 # ---- the maintenance fund ----------------------------------------------------------------
 
 

@@ -19,7 +19,14 @@ from central.db.schema import residents, units
 from central.errors import CentralError
 from central.estate.settings import Estate
 from central.fees.billing import PROPERTY_FEE, FeePolicy, load_policy
-from central.fees.payments import WALLET, WALLET_OF, available, outstanding, pay_bill
+from central.fees.payments import (
+    WALLET,
+    WALLET_OF,
+    available,
+    outstanding,
+    pay_bill,
+    payments_made,
+)
 from central.fees.tables import bill_instalments, bills, fee_reminders
 from central.ledger import accounts as acc
 from central.ledger.plans import Context
@@ -80,7 +87,8 @@ def collect_due(conn: Connection, estate: Estate, now: datetime) -> list[dict[st
                 break
             ctx = Context(
                 estate=estate,
-                idempotency_key=f"fees:auto:{row.id}:{what}:{seq}:{current.paid}",
+                # The count of the bill's payments (reversals included) only grows.
+                idempotency_key=f"fees:auto:{row.id}:{payments_made(conn, row.id)}",
                 actor=SYSTEM_ACTOR,
                 now=now,
             )

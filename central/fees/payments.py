@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from central.db.schema import accounts, units
 from central.errors import InvalidRequest, NotFound, Refused
@@ -19,6 +19,7 @@ from central.fees.billing import FUND_CONTRIBUTION, PROPERTY_FEE, building_of_un
 from central.fees.fund import fund_account, record_entry
 from central.fees.tables import bill_instalments, bill_payments, bills
 from central.ledger import accounts as acc
+from central.ledger.operations import reverse
 from central.ledger.plans import Context, DbResolver, money_source
 from central.ledger.posting import Leg, post
 from domain.fees import FeeError, instalment_dates, split_instalments
@@ -306,6 +307,76 @@ def receipt(
         "transaction_id": transaction_id,
         "at": at.astimezone(ctx.estate.zone).isoformat(timespec="seconds"),
     }
+
+
+def payments_made(conn: Connection, bill_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(bill_payments)
+            .where(bill_payments.c.bill_id == bill_id)
+        ).scalar_one()
+    )
+
+
+def reverse_payment(
+    conn: Connection, ctx: Context, *, transaction_id: str, reason: str
+) -> dict[str, Any]:
+    """Undo a bill payment: the ledger posts its mirror image and the bill owes it again.
+
+    A contribution's reversal takes the money back out of the building's fund (only
+    if the fund still holds it) and is an entry of the fund's chain like any other.
+    """
+    paid = conn.execute(
+        select(bill_payments).where(
+            bill_payments.c.transaction_id == transaction_id, bill_payments.c.principal >= 0
+        )
+    ).first()
+    if paid is None:
+        raise NotFound(
+            f"no bill was paid by transaction {transaction_id!r}", code="unknown_payment"
+        )
+    row = _bill(conn, paid.bill_id, lock=True)
+    reversal = reverse(conn, ctx, transaction_id=transaction_id, reason=reason)
+    conn.execute(
+        update(bills)
+        .where(bills.c.id == row.id)
+        .values(
+            paid=bills.c.paid - paid.principal,
+            late_fee_paid=bills.c.late_fee_paid - paid.late_fee,
+            status="open",
+            paid_at=None,
+        )
+    )
+    conn.execute(
+        update(bill_instalments)
+        .where(bill_instalments.c.transaction_id == transaction_id)
+        .values(paid_at=None, transaction_id=None)
+    )
+    conn.execute(
+        bill_payments.insert().values(
+            bill_id=row.id,
+            transaction_id=reversal["transaction_id"],
+            principal=-paid.principal,
+            late_fee=-paid.late_fee,
+            instalment_seq=paid.instalment_seq,
+            method="reversal",
+            at=ctx.now,
+        )
+    )
+    if row.kind == FUND_CONTRIBUTION:
+        building_id, _ = building_of_unit(conn, row.unit_id)
+        record_entry(
+            conn,
+            building=building_id,
+            at=ctx.now,
+            kind="contribution",
+            amount=-(paid.principal + paid.late_fee),
+            transaction_id=reversal["transaction_id"],
+            reference=f"reversal of bill {row.id} payment"[:96],
+            unit=row.unit,
+        )
+    return {**reversal, "bill": bill_view(conn, row.id)}
 
 
 def available(conn: Connection, account_id: int) -> int:

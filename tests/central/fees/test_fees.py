@@ -170,6 +170,31 @@ def test_billing_run_prorates_and_wallets_pay_when_due(
     assert daily(db, "2026-02-01")["collected"] == []  # nothing is paid twice
     assert send_get(api, "/v1/fees/units/A-0102/bills", manager)[0]["status"] == "open"
 
+    # A payment reversed: the money goes back and the bill is owed again, then the
+    # next daily run takes it anew.
+    paid_by = send_get(api, "/v1/fees/units/A-0101/bills?all_bills=true", manager)[0]
+    with db.read() as conn:
+        from central.fees.tables import bill_payments
+
+        tid = conn.execute(
+            select(bill_payments.c.transaction_id).where(
+                bill_payments.c.bill_id == paid_by["bill_id"]
+            )
+        ).scalar_one()
+    undone = send(
+        api,
+        "POST",
+        f"/v1/fees/payments/{tid}/reversal",
+        manager,
+        "undo",
+        {"reason": "taken twice"},
+    )
+    assert undone["bill"]["status"] == "open"
+    assert undone["bill"]["outstanding"] == 53100
+    assert balance(db, "wallet:A-0101:property_fee") == 60000
+    assert [c["amount"] for c in daily(db, "2026-02-02")["collected"]] == [53100]
+    assert balance(db, "revenue:property_fee") == 53100
+
 
 def send_get(client: TestClient, path: str, headers: dict[str, str]) -> Any:
     answer = client.get(path, headers=headers)
