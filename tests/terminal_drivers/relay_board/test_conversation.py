@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from terminal_drivers.errors import (
     ConfigurationError,
     DeviceNeedsTechnician,
     DeviceTimeout,
+    DriverError,
     ProtocolError,
 )
 from terminal_drivers.relay_board import rtu
 from terminal_drivers.relay_board.device import RelayBoard
+from terminal_drivers.transport import Transport
 from tests.terminal_drivers.support import Conversation, Step, h
 
 
@@ -123,3 +129,48 @@ def test_silence_is_a_timeout_and_bad_crc_a_protocol_error() -> None:
 def test_relay_out_of_range_is_refused_before_the_wire() -> None:
     with pytest.raises(ConfigurationError):
         RelayBoard(Conversation([]), relays=4).hold_open(5)
+
+
+class Answering(Transport):
+    """A line whose device answers every request with the same bytes."""
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__("script://fuzz")
+        self.reply = reply
+        self._pending = b""
+
+    def _write(self, data: bytes) -> None:
+        self._pending += self.reply
+
+    def _read(self, size: int, timeout: float) -> bytes:
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+    def _discard_input(self) -> None:
+        self._pending = b""
+
+    def close(self) -> None:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["read_inputs", "read_relays", "hold_open"]),
+    st.binary(max_size=12),
+    st.booleans(),
+    st.booleans(),
+)
+def test_fuzz_any_reply_gives_a_result_or_a_driver_error(
+    command: str, data: bytes, exception: bool, counted: bool
+) -> None:
+    """Whatever comes back with a valid CRC (a truncated, padded, absurd PDU), the
+    driver answers a value or one of its own errors, never a library's exception."""
+    function = {"read_inputs": 0x02, "read_relays": 0x01, "hold_open": 0x05}[command]
+    if counted and not exception and function in (0x01, 0x02):
+        data = bytes([len(data)]) + data  # a well-framed reply with any bits in it
+    elif not exception and function == 0x05:
+        data = (data + bytes(4))[:4]  # always 8 bytes framed: address and value fuzzed
+    reply = rtu.encode(rtu.Adu(1, bytes([function | (0x80 if exception else 0)]) + data))
+    board = RelayBoard(Answering(reply), reply_timeout=0.005)
+    with contextlib.suppress(DriverError):
+        getattr(board, command)(*([1] if command == "hold_open" else []))
