@@ -535,3 +535,24 @@ def test_fee_routes_keep_other_households_out(
     assert api.get("/v1/me/units/A-0102/bills", headers=owner).status_code == 404
     assert api.get("/v1/me/units/A-0102/fund/statement", headers=owner).status_code == 404
     assert api.get("/v1/fees/units/A-0101/bills", headers=owner).status_code == 403
+    # The owner spreads their own bill over instalments; a neighbour's bill is not there.
+    schedule(api, manager, "flat", "2.00")
+    move_in(db, "A-0102", "2024-06-01")
+    send(api, "POST", "/v1/fees/runs", manager, "run", {"period": "2026", "due_on": "2026-01-31"})
+    mine = send_get(api, "/v1/me/units/A-0101/bills", owner)[0]
+    theirs = send_get(api, "/v1/fees/units/A-0102/bills", manager)[0]
+    assert mine["amount"] == 177 * 12 * 100
+    plan = send(
+        api,
+        "POST",
+        f"/v1/me/units/A-0101/bills/{mine['bill_id']}/instalments",
+        owner,
+        "mine",
+        {"count": 4, "every_months": 3},
+    )
+    assert [i["due_on"] for i in plan["instalments"]][-1] == "2026-10-31"
+    assert sum(i["amount"] for i in plan["instalments"]) == mine["amount"]
+    path = f"/v1/me/units/A-0101/bills/{theirs['bill_id']}/instalments"
+    assert refused(api, "POST", path, owner, "theirs", {"count": 2}) == "not_found"
+    unpaid = send_get(api, "/v1/me/units/A-0101/bills", owner)[0]["next_instalment"]
+    assert unpaid == {"seq": 1, "amount": mine["amount"] // 4}
