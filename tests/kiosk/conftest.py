@@ -16,6 +16,7 @@ from terminal_drivers.bill_acceptor.device import LINE as BILL_LINE
 from terminal_drivers.bill_acceptor.device import BillAcceptor
 from terminal_drivers.bill_acceptor.simulator import BillAcceptorSimulator
 from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
+from terminal_drivers.card_reader.simulator import CardSimulator
 from terminal_drivers.coin_acceptor.device import LINE as COIN_LINE
 from terminal_drivers.coin_acceptor.device import CoinAcceptor
 from terminal_drivers.coin_acceptor.simulator import CoinAcceptorSimulator
@@ -23,6 +24,11 @@ from terminal_drivers.receipt_printer.device import ReceiptPrinter
 from terminal_drivers.receipt_printer.simulator import PrinterSimulator
 from terminal_drivers.transport import open_transport
 from tests.kiosk.support import CentralServer, start_central
+from tests.terminal_drivers.card_reader.conftest import TEST_PORT, _vpcd_port_lock, pcscd
+
+# pcscd and its lock are session fixtures: defined here once for every kiosk test
+# module (imported into two modules, each would take the lock and wait on the other).
+__all__ = ["_vpcd_port_lock", "pcscd"]
 
 QR_KEY = b"kiosk-test-qr-key"
 
@@ -96,3 +102,9 @@ def rig(central: CentralServer, tmp_path: Path) -> Iterator[Rig]:
     r = Rig(central, tmp_path / "journal.sqlite3")
     yield r
     r.close()
+
+
+@pytest.fixture
+def card_sim(pcscd: None) -> Iterator[CardSimulator]:
+    with CardSimulator(port=TEST_PORT) as sim:
+        yield sim

@@ -57,7 +57,7 @@ class CentralServer:
 
     def kiosk_top_ups(self, unit: str, wallet: str) -> list[dict[str, Any]]:
         statement = self.call(
-            "GET", f"/v1/units/{unit}/wallets/{wallet}/statement?from=2000-01-01&to=2100-01-01"
+            "GET", f"/v1/units/{unit}/wallets/{wallet}/statement?from=2026-01-01&to=2030-12-31"
         )
         return [line for line in statement["lines"] if "kiosk" in (line["memo"] or "")]
 

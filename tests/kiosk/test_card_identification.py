@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import update
@@ -15,20 +14,7 @@ from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_
 from terminal_drivers.card_reader.device import CardReader
 from terminal_drivers.card_reader.simulator import CardSimulator
 from tests.kiosk.conftest import Rig
-from tests.terminal_drivers.card_reader.conftest import (
-    TEST_PORT,
-    TEST_READER,
-    _vpcd_port_lock,
-    pcscd,
-)
-
-__all__ = ["_vpcd_port_lock", "pcscd"]
-
-
-@pytest.fixture
-def card_sim(pcscd: None) -> Iterator[CardSimulator]:
-    with CardSimulator(port=TEST_PORT) as sim:
-        yield sim
+from tests.terminal_drivers.card_reader.conftest import TEST_READER
 
 
 @pytest.fixture

@@ -1,0 +1,562 @@
+"""The kiosk's screens (Kivy): they show a ``KioskView`` and send intents, nothing more.
+
+Every screen is rebuilt from the view the controller publishes (a few widgets,
+so this is cheap) and its buttons call ``controller.submit(...)``; no screen
+touches a device, the journal or the server. The controller runs on its own
+thread (:class:`ControllerThread`); its views reach the window through
+``Clock.schedule_once``, on Kivy's thread.
+
+Layout rules: every touch target is at least 15 mm high and wide, text is white
+or black on navy or yellow (contrast above 7:1), and every label wraps inside
+its own box (``tests/kiosk/test_screens.py`` fails if one overflows).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
+from kivy.core.window import Window
+from kivy.graphics import Color, Rectangle
+from kivy.metrics import mm, sp
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.image import Image
+from kivy.uix.label import Label
+from kivy.uix.popup import Popup
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.widget import Widget
+
+from domain.money import Money
+from kiosk.controller import (
+    MESSAGES,
+    TOP_UP_WALLETS,
+    KioskController,
+    KioskView,
+    WalletState,
+)
+from kiosk.controller import Screen as ScreenName
+from kiosk.i18n import LANGUAGE_NAMES, tr
+
+log = logging.getLogger(__name__)
+
+NAVY = (0.04, 0.09, 0.16, 1)
+WHITE = (1, 1, 1, 1)
+BLACK = (0, 0, 0, 1)
+YELLOW = (1, 0.84, 0.0, 1)
+PALE = (0.85, 0.9, 1, 1)
+ORANGE = (1, 0.65, 0.25, 1)
+RED = (1, 0.55, 0.55, 1)
+BANNER = (0.75, 0.1, 0.1, 1)
+TOUCH = mm(15)  # the smallest touch target, both ways
+PAD = mm(3)
+
+WALLET_NAMES = {
+    "electricity": "Electricity",
+    "water": "Water",
+    "gas": "Gas",
+    "parking": "Parking",
+    "property_fee": "Property fee",
+    "maintenance_fund": "Maintenance fund",
+    "services": "Services",
+}
+STATE_NAMES = {
+    WalletState.OK: "OK",
+    WalletState.LOW: "Low",
+    WalletState.EMERGENCY: "Emergency credit",
+    WalletState.CUT_OFF: "Supply cut off",
+    WalletState.UNKNOWN: "Unknown",
+}
+STATE_COLOURS = {
+    WalletState.OK: WHITE,
+    WalletState.LOW: YELLOW,
+    WalletState.EMERGENCY: ORANGE,
+    WalletState.CUT_OFF: RED,
+    WalletState.UNKNOWN: PALE,
+}
+DEVICE_NAMES = {
+    "bill_acceptor": "Bill acceptor",
+    "coin_acceptor": "Coin acceptor",
+    "printer": "Receipt printer",
+    "card_reader": "Card reader",
+}
+
+
+def _background(widget: Widget, colour: tuple[float, ...]) -> None:
+    with widget.canvas.before:
+        Color(*colour)
+        rect = Rectangle(pos=widget.pos, size=widget.size)
+    widget.bind(
+        pos=lambda w, v: setattr(rect, "pos", v), size=lambda w, v: setattr(rect, "size", v)
+    )
+
+
+class Text(Label):  # type: ignore[misc]
+    """A label that wraps inside its own box."""
+
+    def __init__(self, text: str, *, size: float = 28, colour: Any = WHITE, **kw: Any) -> None:
+        kw.setdefault("halign", "center")
+        kw.setdefault("valign", "middle")
+        super().__init__(text=text, font_size=sp(size), color=colour, **kw)
+        self.bind(size=self._wrap)
+        self._wrap(self, self.size)
+
+    def _wrap(self, _: Any, size: Any) -> None:
+        self.text_size = (max(1.0, size[0] - PAD), None)
+
+
+class Touch(Button):  # type: ignore[misc]
+    """A touch target of at least 15 mm, yellow (primary) or white (secondary)."""
+
+    def __init__(
+        self,
+        text: str,
+        action: Callable[[], None],
+        *,
+        name: str,
+        primary: bool = True,
+        size: float = 28,
+        **kw: Any,
+    ) -> None:
+        kw.setdefault("size_hint_min", (TOUCH, TOUCH))
+        super().__init__(
+            text=text,
+            font_size=sp(size),
+            color=BLACK if primary else NAVY,
+            background_normal="",
+            background_down="",
+            background_color=YELLOW if primary else WHITE,
+            halign="center",
+            valign="middle",
+            **kw,
+        )
+        self.name = name
+        self.bind(size=lambda w, s: setattr(w, "text_size", (max(1.0, s[0] - PAD), None)))
+        self.bind(on_release=lambda *_: action())
+
+
+def money(view: KioskView, minor: int) -> str:
+    return Money(minor, view.currency).format()
+
+
+class KioskScreen(Screen):  # type: ignore[misc]
+    """Base: a navy page rebuilt from each view."""
+
+    def __init__(self, app: KioskApp, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.app = app
+        _background(self, NAVY)
+        self.body = BoxLayout(orientation="vertical", padding=PAD * 2, spacing=PAD * 2)
+        self.add_widget(self.body)
+
+    def t(self, text: str, **fields: str) -> str:
+        return tr(self.app.language, text, **fields)
+
+    def submit(self, intent: str, **args: Any) -> Callable[[], None]:
+        return lambda: self.app.controller.submit(intent, **args)
+
+    def message(self, view: KioskView) -> str:
+        if not view.message:
+            return ""
+        return self.t(MESSAGES[view.message], **dict(view.message_args))
+
+    def update(self, view: KioskView) -> None:
+        self.body.clear_widgets()
+        self.build(view)
+
+    def build(self, view: KioskView) -> None:
+        raise NotImplementedError
+
+    @property
+    def portrait(self) -> bool:
+        return bool(Window.height > Window.width)
+
+
+class IdleScreen(KioskScreen):
+    def build(self, view: KioskView) -> None:
+        title = Text(view.estate_name, size=52, bold=True, size_hint_y=1.2)
+        title.bind(on_touch_down=self._secret_tap)
+        self.body.add_widget(title)
+        prompt = (
+            "Tap your card or show your QR code"
+            if view.card_identification
+            else "Show your QR code from the residents' app"
+        )
+        self.body.add_widget(Text(self.t(prompt), size=40, colour=YELLOW, size_hint_y=1.4))
+        for notice in view.notices:
+            self.body.add_widget(Text(notice, size=24, colour=PALE))
+        if view.message:
+            self.body.add_widget(Text(self.message(view), size=26, colour=ORANGE))
+        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        for language in self.app.controller.settings.languages:
+            row.add_widget(
+                Touch(
+                    LANGUAGE_NAMES.get(language, language),
+                    self.submit("set_language", language=language),
+                    name=f"language:{language}",
+                    primary=language == view.language,
+                )
+            )
+        self.body.add_widget(row)
+
+    def _secret_tap(self, widget: Widget, touch: Any) -> bool:
+        """The hidden gesture: five taps on the estate's name open the technician's PIN pad."""
+        if not widget.collide_point(*touch.pos):
+            return False
+        taps = [t for t in getattr(self, "_taps", []) if touch.time_start - t < 3.0]
+        taps.append(touch.time_start)
+        self._taps = taps
+        if len(taps) >= 5:
+            self._taps = []
+            self.app.open_pin_pad()
+        return True
+
+
+class IdentifyScreen(KioskScreen):
+    def build(self, view: KioskView) -> None:
+        self.body.add_widget(Text(self.message(view) or self.t(MESSAGES["reading"]), size=36))
+        self.body.add_widget(
+            Touch(self.t("Back"), self.submit("go_idle"), name="back", size_hint_y=None,
+                  height=TOUCH * 1.3)
+        )  # fmt: skip
+
+
+class OverviewScreen(KioskScreen):
+    def build(self, view: KioskView) -> None:
+        head = self.t("Unit {unit}", unit=view.unit)
+        if view.card:
+            head += f"   {self.t('Card')} {view.card}"
+        self.body.add_widget(Text(head, size=36, bold=True, size_hint_y=None, height=sp(36) * 1.8))
+        if not view.online and view.balances_at is not None:
+            at = view.balances_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            self.body.add_widget(
+                Text(self.t("Balances as of {time}", time=at), size=24, colour=YELLOW,
+                     size_hint_y=None, height=sp(24) * 1.8)
+            )  # fmt: skip
+        rows = GridLayout(cols=4, spacing=PAD, size_hint_y=len(view.wallets) or 1)
+        for wallet in view.wallets:
+            rows.add_widget(Text(self.t(WALLET_NAMES[wallet.purpose]), size=26, halign="left"))
+            amount = "—" if wallet.balance is None else money(view, wallet.balance)
+            rows.add_widget(Text(amount, size=26, halign="right"))
+            if wallet.pending:  # credited here, not yet on the server: says more than the state
+                state = self.t("+{amount} pending", amount=money(view, wallet.pending))
+                rows.add_widget(Text(state, size=22, colour=YELLOW))
+            else:
+                rows.add_widget(
+                    Text(self.t(STATE_NAMES[wallet.state]), size=24,
+                         colour=STATE_COLOURS[wallet.state])
+                )  # fmt: skip
+            if wallet.purpose in TOP_UP_WALLETS:
+                rows.add_widget(
+                    Touch(
+                        self.t("Top up"),
+                        self.submit("choose_wallet", wallet=wallet.purpose),
+                        name=f"top_up:{wallet.purpose}",
+                        size=24,
+                    )
+                )
+            else:
+                rows.add_widget(Widget(size_hint_min=(TOUCH, TOUCH)))
+        self.body.add_widget(rows)
+        if view.last_top_up:
+            last_wallet, last_amount = view.last_top_up
+            self.body.add_widget(
+                Text(
+                    self.t(
+                        "Last top-up here: {amount} to {wallet}",
+                        amount=money(view, last_amount),
+                        wallet=self.t(WALLET_NAMES[last_wallet]),
+                    ),
+                    size=22,
+                    colour=PALE,
+                    size_hint_y=None,
+                    height=sp(22) * 1.8,
+                )
+            )
+        self.body.add_widget(
+            Touch(self.t("Done"), self.submit("go_idle"), name="done", size_hint_y=None,
+                  height=TOUCH * 1.3)
+        )  # fmt: skip
+
+
+class TopUpScreen(KioskScreen):
+    def build(self, view: KioskView) -> None:
+        wallet = self.t(WALLET_NAMES.get(view.selected_wallet, view.selected_wallet))
+        self.body.add_widget(Text(self.t("Top up {wallet}", wallet=wallet), size=40, bold=True))
+        notice = self.t(MESSAGES["no_change"])
+        self.body.add_widget(Text(notice, size=28, colour=YELLOW, size_hint_y=1.2))
+        if not view.cash_active:
+            grid = GridLayout(cols=2 if self.portrait else 4, spacing=PAD * 2, size_hint_y=1.6)
+            for amount in view.preset_amounts:
+                grid.add_widget(
+                    Touch(
+                        money(view, amount),
+                        self._preset(view.selected_wallet, amount),
+                        name=f"preset:{amount}",
+                        primary=False,
+                    )
+                )
+            self.body.add_widget(grid)
+            self.body.add_widget(
+                Touch(self.t("Insert what you like"), self.submit("start_cash"),
+                      name="start_cash", size_hint_y=0.8)
+            )  # fmt: skip
+        else:
+            counter = self.t("Inserted: {amount}", amount=money(view, view.inserted))
+            if view.target:
+                counter += "\n" + self.t("of {amount}", amount=money(view, view.target))
+            self.body.add_widget(Text(counter, size=52, bold=True, size_hint_y=1.6))
+            accepted = (
+                "Notes and coins accepted"
+                if view.notes_accepted and view.coins_accepted
+                else "Notes accepted"
+                if view.notes_accepted
+                else "Coins only"
+                if view.coins_accepted
+                else "Cash is not accepted now"
+            )
+            self.body.add_widget(Text(self.t(accepted), size=26, colour=PALE, size_hint_y=0.6))
+            if view.message and view.message != "no_change":
+                self.body.add_widget(Text(self.message(view), size=26, colour=ORANGE))
+        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row.add_widget(Touch(self.t("Back"), self.submit("back"), name="back", primary=False))
+        if view.cash_active:
+            row.add_widget(Touch(self.t("Finish"), self.submit("finish"), name="finish"))
+        self.body.add_widget(row)
+
+    def _preset(self, wallet: str, amount: int) -> Callable[[], None]:
+        def choose() -> None:
+            self.app.controller.submit("choose_wallet", wallet=wallet, amount=amount)
+            self.app.controller.submit("start_cash")
+
+        return choose
+
+
+class ReceiptScreen(KioskScreen):
+    def build(self, view: KioskView) -> None:
+        receipt = view.receipt
+        if receipt is None:
+            return
+        self.body.add_widget(
+            Text(self.t("Thank you"), size=48, bold=True, size_hint_y=None, height=sp(48) * 1.7)
+        )
+        wallet = self.t(WALLET_NAMES.get(receipt.wallet, receipt.wallet))
+        self.body.add_widget(
+            Text(self.t("Top-up of {amount} to {wallet}", amount=money(view, receipt.amount),
+                        wallet=wallet), size=32)
+        )  # fmt: skip
+        balance = (
+            self.t("Balance after: {amount}", amount=money(view, receipt.balance_after))
+            if receipt.balance_after is not None
+            else self.t(MESSAGES["pending"])
+        )
+        self.body.add_widget(Text(balance, size=28, colour=YELLOW))
+        self.body.add_widget(Text(self.message(view), size=28, colour=WHITE))
+        if not receipt.printed:
+            self.body.add_widget(
+                Image(texture=qr_texture(receipt.ereceipt_url), size_hint_y=2.5, fit_mode="contain")
+            )
+            self.body.add_widget(
+                Text(receipt.reference, size=20, colour=PALE, size_hint_y=None, height=sp(20) * 1.8)
+            )
+        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        if receipt.printed:
+            row.add_widget(
+                Touch(self.t("Print again"), self.submit("reprint"), name="reprint", primary=False)
+            )
+        row.add_widget(Touch(self.t("Done"), self.submit("go_idle"), name="done"))
+        self.body.add_widget(row)
+
+
+class OutOfServiceScreen(KioskScreen):
+    def build(self, view: KioskView) -> None:
+        self.body.add_widget(Text(view.estate_name, size=40, bold=True))
+        self.body.add_widget(Text(self.t("Out of service"), size=56, bold=True, colour=YELLOW))
+        self.body.add_widget(
+            Text(self.t("Sorry, this kiosk cannot take payments now. Please call {phone}.",
+                        phone=view.estate_phone), size=32, size_hint_y=1.5)
+        )  # fmt: skip
+
+
+class TechnicianScreen(KioskScreen):
+    def build(self, view: KioskView) -> None:
+        self.body.add_widget(
+            Text(self.t("Technician"), size=44, bold=True, size_hint_y=None, height=sp(44) * 1.7)
+        )
+        grid = GridLayout(cols=2, spacing=PAD, size_hint_y=len(view.devices) or 1)
+        for device in view.devices:
+            grid.add_widget(Text(self.t(DEVICE_NAMES.get(device.name, device.name)), size=24))
+            state = "OK" if device.ok else ("Not fitted" if not device.fitted else "Failed")
+            detail = self.t(state) + (f"\n{device.detail}" if device.detail else "")
+            grid.add_widget(Text(detail, size=20, colour=WHITE if device.ok else ORANGE))
+        self.body.add_widget(grid)
+        self.body.add_widget(
+            Text(self.t("Journal backlog: {count}", count=str(view.backlog)), size=26)
+        )
+        counts = ", ".join(f"{money(view, d)} × {n}" for d, n in view.cash_counts) or "—"
+        self.body.add_widget(
+            Text(self.t("Cash taken: {counts}", counts=counts), size=22, colour=PALE)
+        )
+        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row.add_widget(
+            Touch(self.t("Test receipt"), self.submit("test_receipt"), name="test_receipt",
+                  primary=False)
+        )  # fmt: skip
+        row.add_widget(Touch(self.t("Exit"), self.submit("go_idle"), name="exit"))
+        self.body.add_widget(row)
+
+
+SCREENS: dict[ScreenName, type[KioskScreen]] = {
+    ScreenName.IDLE: IdleScreen,
+    ScreenName.IDENTIFY: IdentifyScreen,
+    ScreenName.OVERVIEW: OverviewScreen,
+    ScreenName.TOP_UP: TopUpScreen,
+    ScreenName.RECEIPT: ReceiptScreen,
+    ScreenName.OUT_OF_SERVICE: OutOfServiceScreen,
+    ScreenName.TECHNICIAN: TechnicianScreen,
+}
+
+
+def qr_texture(data: str) -> Any:
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=2)
+    buffer.seek(0)
+    return CoreImage(buffer, ext="png").texture
+
+
+class Root(BoxLayout):  # type: ignore[misc]
+    def __init__(self, app: KioskApp) -> None:
+        super().__init__(orientation="vertical")
+        _background(self, NAVY)
+        self.banner = Text("", size=24, size_hint_y=None, height=0, opacity=0)
+        _background(self.banner, BANNER)
+        self.manager = ScreenManager(transition=NoTransition())
+        for name, cls in SCREENS.items():
+            self.manager.add_widget(cls(app, name=name.value))
+        self.add_widget(self.banner)
+        self.add_widget(self.manager)
+
+
+class KioskApp(App):  # type: ignore[misc]
+    """The window. ``controller`` is driven by a ``ControllerThread`` (or a test)."""
+
+    def __init__(self, controller: KioskController, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.controller = controller
+        self.title = controller.settings.estate_name
+        self.language = controller.view.language
+        self.shown: KioskView | None = None
+        self._cue = controller.view.cue
+        self._sound: Any = None
+        self.pin_pad: Popup | None = None
+
+    def build(self) -> Root:
+        Window.clearcolor = NAVY
+        self.root_widget = Root(self)
+        self.controller.subscribe(self._from_controller)
+        self.show(self.controller.view)
+        return self.root_widget
+
+    def _from_controller(self, view: KioskView) -> None:
+        Clock.schedule_once(lambda _dt: self.show(view))
+
+    def show(self, view: KioskView) -> None:
+        """Kivy's thread: make the window show ``view``."""
+        self.shown = view
+        self.language = view.language
+        root = self.root_widget
+        offline = not view.online
+        root.banner.text = (
+            tr(view.language, "Offline: cash is accepted and credited when the connection "
+               "returns; QR payment is unavailable.") if offline else ""
+        )  # fmt: skip
+        root.banner.height = TOUCH * 1.2 if offline else 0
+        root.banner.opacity = 1 if offline else 0
+        screen = root.manager.get_screen(view.screen.value)
+        screen.update(view)
+        root.manager.current = view.screen.value
+        if view.cue > self._cue:
+            self._play_cue()
+        self._cue = view.cue
+
+    def refresh(self) -> None:
+        """Rebuild the current screen (after a window resize)."""
+        if self.shown is not None:
+            self.show(self.shown)
+
+    def _play_cue(self) -> None:
+        try:
+            if self._sound is None:
+                from kivy.core.audio import SoundLoader
+
+                from kiosk.fonts import ASSET_FONTS
+
+                self._sound = SoundLoader.load(str(ASSET_FONTS.parent / "sounds" / "stacked.wav"))
+            if self._sound is not None:
+                self._sound.play()
+        except Exception as err:  # no audio device: the counter still moves
+            log.info("no audible cue: %s", err)
+            self._sound = False
+
+    def open_pin_pad(self) -> Popup:
+        entered: list[str] = []
+        shown = Text("", size=40)
+        grid = GridLayout(cols=3, spacing=PAD)
+
+        def press(key: str) -> Callable[[], None]:
+            def act() -> None:
+                if key == "OK":
+                    popup.dismiss()
+                    self.controller.submit("technician", pin="".join(entered))
+                elif key == "⌫":
+                    if entered:
+                        entered.pop()
+                else:
+                    entered.append(key)
+                shown.text = "●" * len(entered)
+
+            return act
+
+        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"):
+            grid.add_widget(Touch(key, press(key), name=f"pin:{key}", primary=key == "OK"))
+        box = BoxLayout(orientation="vertical", spacing=PAD)
+        box.add_widget(shown)
+        box.add_widget(grid)
+        popup = Popup(
+            title=tr(self.language, "Enter PIN"),
+            title_size=sp(28),
+            content=box,
+            size_hint=(None, None),
+            size=(TOUCH * 6, TOUCH * 8),
+        )
+        popup.open()
+        self.pin_pad = popup
+        return popup
+
+
+class ControllerThread:
+    """The controller's own thread: devices, journal and server stay off Kivy's thread."""
+
+    def __init__(self, controller: KioskController, period: float = 0.1) -> None:
+        self.controller = controller
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=controller.run, args=(self._stop.is_set, period), name="kiosk-controller",
+            daemon=True,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)

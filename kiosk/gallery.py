@@ -1,0 +1,157 @@
+"""A view of every screen, as the controller would hand them: for screenshots and layout tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from kiosk.controller import (
+    KioskController,
+    KioskView,
+    ReceiptView,
+    Screen,
+    WalletState,
+    WalletView,
+)
+from kiosk.devices import DeviceHealth
+from kiosk.gateway import CentralUnavailable
+
+BASE = KioskView(
+    estate_name="Harbour View Gardens",
+    estate_phone="+86 21 5555 0100",
+    notices=("Water supply maintenance in Tower B on 28 November, 09:00-12:00.",),
+    preset_amounts=(5000, 10000, 20000, 50000),
+    limit=200_000,
+)
+WALLETS = (
+    WalletView("electricity", 23450, 25450, WalletState.OK),
+    WalletView("water", 2210, 4210, WalletState.LOW),
+    WalletView("gas", -850, 1150, WalletState.EMERGENCY),
+    WalletView("parking", 0, 0, WalletState.CUT_OFF),
+    WalletView("property_fee", 120000, 120000, WalletState.OK),
+    WalletView("maintenance_fund", 356000, 356000, WalletState.OK),
+    WalletView("services", 5000, 5000, WalletState.OK, pending=2000),
+)
+OVERVIEW = replace(
+    BASE,
+    screen=Screen.OVERVIEW,
+    unit="A-0101",
+    card="**0101",
+    wallets=WALLETS,
+    last_top_up=("electricity", 10000),
+    balances_at=datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
+)
+RECEIPT = ReceiptView(
+    seq=42,
+    reference="kiosk-lobby-a-000042",
+    wallet="electricity",
+    amount=12000,
+    method="cash",
+    balance_after=35450,
+    printed=True,
+    problem="",
+    ereceipt_url="https://pay.example/r/kiosk-lobby-a-000042-Yk3q0xZ1aB9c",
+    lines=(),
+)
+DEVICES = (
+    DeviceHealth("bill_acceptor", True, True),
+    DeviceHealth("coin_acceptor", True, True),
+    DeviceHealth("printer", True, False, "paper out"),
+    DeviceHealth("card_reader", True, True),
+)
+
+# name -> the view; each is shown in every language and orientation.
+GALLERY: dict[str, KioskView] = {
+    "idle": BASE,
+    "identify": replace(BASE, screen=Screen.IDENTIFY, message="card_lost"),
+    "overview": OVERVIEW,
+    "overview-offline": replace(OVERVIEW, online=False),
+    "top-up": replace(OVERVIEW, screen=Screen.TOP_UP, selected_wallet="electricity"),
+    "top-up-cash": replace(
+        OVERVIEW,
+        screen=Screen.TOP_UP,
+        selected_wallet="electricity",
+        cash_active=True,
+        notes_accepted=True,
+        coins_accepted=True,
+        inserted=12000,
+        stacked=(10000, 2000),
+        target=20000,
+        message="note_refused",
+    ),
+    "receipt": replace(OVERVIEW, screen=Screen.RECEIPT, receipt=RECEIPT, message="printed"),
+    "receipt-paper-out": replace(
+        OVERVIEW,
+        screen=Screen.RECEIPT,
+        receipt=replace(RECEIPT, printed=False, problem="paper_out", balance_after=None),
+        message="paper_out",
+        online=False,
+    ),
+    "out-of-service": replace(BASE, screen=Screen.OUT_OF_SERVICE),
+    "technician": replace(
+        BASE,
+        screen=Screen.TECHNICIAN,
+        devices=DEVICES,
+        backlog=3,
+        cash_counts=((1000, 4), (2000, 7), (5000, 2), (10000, 5)),
+    ),
+}
+
+
+class UnreachableCentral:
+    """A gateway with no server behind it: the gallery's controller never calls out."""
+
+    def _down(self, *args: object, **kwargs: object) -> NoReturn:
+        raise CentralUnavailable("no server in the gallery")
+
+    health = wallets = credentials = top_up = _down
+
+
+def gallery_controller() -> KioskController:
+    """A controller with no devices and no server, whose screens the gallery drives."""
+    from kiosk.devices import Devices
+    from kiosk.journal import LocalJournal
+    from kiosk.settings import KioskSettings
+
+    settings = KioskSettings(terminal_id="kiosk-gallery", journal_path=":memory:")
+    return KioskController(
+        settings,
+        gateway=UnreachableCentral(),  # type: ignore[arg-type]
+        journal=LocalJournal(":memory:", terminal_id=settings.terminal_id),
+        devices=Devices(),
+    )
+
+
+def render(directory: Path, *, names: list[str] | None = None) -> list[Path]:
+    """Every gallery view x language x orientation as PNGs; returns the paths.
+
+    Needs Kivy prepared (``kiosk.window.prepare_environment``) and not yet running.
+    """
+    from kivy.core.window import Window
+
+    from kiosk.app import KioskApp
+    from kiosk.fonts import register_default_font
+    from kiosk.window import LANDSCAPE, PORTRAIT, pump, resize, screenshot
+
+    register_default_font()
+    app = KioskApp(gallery_controller())
+    root = app.build()
+    Window.add_widget(root)
+    saved = []
+    try:
+        for orientation, size in (("landscape", LANDSCAPE), ("portrait", PORTRAIT)):
+            resize(size)
+            for language in app.controller.settings.languages:
+                for name, view in GALLERY.items():
+                    if names and name not in names:
+                        continue
+                    app.show(replace(view, language=language))
+                    pump(3)
+                    path = directory / f"{name}-{language}-{orientation}.png"
+                    saved.append(screenshot(path))
+    finally:
+        Window.remove_widget(root)
+        app.controller.journal.close()
+    return saved

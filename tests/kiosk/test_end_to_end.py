@@ -1,0 +1,102 @@
+"""End to end: a real Kivy window (offscreen), the controller on its own thread, a virtual
+card through pcscd, touches on the screens, notes through the ID-003 simulator, the receipt
+in the printer simulator and the credit in the central server's ledger."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from central.estate.demo import demo_card_number
+from kiosk.app import ControllerThread, KioskApp
+from kiosk.controller import KioskView, Screen
+from kiosk.fonts import register_default_font
+from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
+from terminal_drivers.card_reader.device import CardReader
+from terminal_drivers.card_reader.simulator import CardSimulator
+from tests.kiosk.conftest import Rig
+from tests.kiosk.kivy_support import Window, find_button, labels, open_window, pump, tap
+from tests.terminal_drivers.card_reader.conftest import TEST_READER
+
+
+@pytest.fixture
+def window_app(rig: Rig, card_sim: CardSimulator) -> Iterator[KioskApp]:
+    reader = CardReader.open(
+        f"pcsc://{TEST_READER}", master_key=DEMO_MASTER_KEY, system_id=DEMO_SYSTEM_ID
+    )
+    assert reader.wait_for_removal(3)
+    controller = rig.kiosk(devices=rig.devices(card=reader))
+    register_default_font()
+    open_window()
+    app = KioskApp(controller)
+    root = app.build()
+    Window.add_widget(root)
+    thread = ControllerThread(controller, period=0.05)
+    thread.start()
+    try:
+        yield app
+    finally:
+        thread.stop()
+        Window.remove_widget(root)
+
+
+def shown_until(
+    app: KioskApp, done: Callable[[KioskView], bool], timeout: float = 8.0
+) -> KioskView:
+    deadline = time.monotonic() + timeout
+    while app.shown is None or not done(app.shown):
+        assert time.monotonic() < deadline, f"the window shows {app.shown}"
+        pump(1)
+        time.sleep(0.01)
+    pump(2)
+    return app.shown
+
+
+def texts(app: KioskApp) -> str:
+    return " | ".join(label.text for label in labels(app.root_widget.manager.current_screen))
+
+
+def test_a_card_tap_then_notes_top_up_electricity(
+    window_app: KioskApp, rig: Rig, card_sim: CardSimulator
+) -> None:
+    app = window_app
+    before = rig.central.balance("B-0501", "electricity")
+    shown_until(app, lambda v: v.screen == Screen.IDLE)
+    tap(find_button(app.root_widget, "language:zh_CN"))
+    shown_until(app, lambda v: v.language == "zh_CN")
+    assert "请刷卡或出示二维码" in texts(app)
+
+    card_sim.tap(demo_card_number("B", 5, 1))
+    shown_until(app, lambda v: v.screen == Screen.OVERVIEW)
+    assert "房号 B-0501" in texts(app)
+    assert f"{before / 100:.2f} CNY" in texts(app)
+
+    tap(find_button(app.root_widget, "top_up:electricity"))
+    shown_until(app, lambda v: v.screen == Screen.TOP_UP)
+    assert "本机不找零" in texts(app)  # said before any note goes in
+    tap(find_button(app.root_widget, "start_cash"))
+    shown_until(app, lambda v: v.cash_active)
+
+    rig.bill_sim.insert(value=20)
+    shown_until(app, lambda v: v.inserted == 2000)
+    assert "已投入：20.00 CNY" in texts(app)
+    rig.bill_sim.insert(value=50)
+    shown_until(app, lambda v: v.inserted == 7000)
+    assert "已投入：70.00 CNY" in texts(app)
+
+    tap(find_button(app.root_widget, "finish"))
+    view = shown_until(app, lambda v: v.screen == Screen.RECEIPT)
+    assert view.receipt is not None
+    assert view.receipt.printed
+    assert f"充值后余额：{(before + 7000) / 100:.2f} CNY" in texts(app)
+    receipt = rig.printer_sim.receipts[-1]
+    assert "Unit     B-0501" in receipt
+    assert "Amount   70.00 CNY" in receipt
+    assert "Card     **0501" in receipt
+    assert rig.central.balance("B-0501", "electricity") == before + 7000
+    assert [line["amount"] for line in rig.central.kiosk_top_ups("B-0501", "electricity")] == [7000]
+
+    tap(find_button(app.root_widget, "done"))
+    shown_until(app, lambda v: v.screen == Screen.IDLE)

@@ -1,0 +1,104 @@
+"""Every screen in both languages and orientations: nothing overflows, no Chinese box glyphs,
+touch targets of at least 15 mm, and every text the screens show is in the catalogues."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from kivy import kivy_data_dir
+from kivy.core.text import Label as CoreLabel
+from kivy.metrics import mm
+
+from kiosk import app as kiosk_app
+from kiosk.app import KioskApp, Touch
+from kiosk.controller import MESSAGES
+from kiosk.fonts import find_cjk_font, register_default_font
+from kiosk.gallery import GALLERY, gallery_controller
+from kiosk.i18n import LOCALE_DIR, translator
+from kiosk.window import LANDSCAPE, PORTRAIT, resize
+from tests.kiosk.kivy_support import Window, labels, open_window, pump, walk
+
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[KioskApp]:
+    register_default_font()
+    open_window()
+    kiosk = KioskApp(gallery_controller())
+    root = kiosk.build()
+    Window.add_widget(root)
+    yield kiosk
+    Window.remove_widget(root)
+    kiosk.controller.journal.close()
+
+
+def pixels(text: str, font: str | None = None) -> bytes:
+    options: dict[str, object] = {"font_size": 40}
+    if font:
+        options["font_name"] = font
+    label = CoreLabel(text=text, **options)
+    label.refresh()
+    return bytes(label.texture.pixels)
+
+
+def boxes(text: str, font: str | None = None) -> set[str]:
+    """The CJK characters of ``text`` that render as the font's missing-glyph box (or blank)."""
+    missing = pixels("\U000f0000", font)  # a private-use code point no font draws
+    found = set()
+    for char in set(CJK.findall(text)):
+        drawn = pixels(char, font)
+        if drawn == missing or not any(drawn[3::4]):
+            found.add(char)
+    return found
+
+
+def test_the_box_check_catches_a_font_without_chinese() -> None:
+    roboto = os.path.join(kivy_data_dir, "fonts", "Roboto-Regular.ttf")  # Kivy's own: no CJK
+    assert boxes("电费", font=roboto) == {"电", "费"}
+    assert boxes("电费", font=str(find_cjk_font())) == set()
+
+
+@pytest.mark.parametrize("size", [LANDSCAPE, PORTRAIT], ids=["landscape", "portrait"])
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_every_screen_fits_and_renders(app: KioskApp, size: tuple[int, int], language: str) -> None:
+    resize(size)
+    assert tuple(Window.size) == size
+    problems = []
+    for name, view in GALLERY.items():
+        app.show(replace(view, language=language))
+        pump(3)
+        for label in labels(app.root_widget.manager.current_screen):
+            width, height = label.texture_size
+            if width > label.width + 1 or height > label.height + 1:
+                problems.append(
+                    f"{name}: {label.text!r} needs {width:.0f}x{height:.0f}, "
+                    f"has {label.width:.0f}x{label.height:.0f}"
+                )
+            x, y = label.to_window(label.x, label.y)
+            if x < -1 or y < -1 or x + label.width > size[0] + 1 or y + label.height > size[1] + 1:
+                problems.append(f"{name}: {label.text!r} is off the screen")
+            if isinstance(label, Touch) and min(label.size) < mm(15) - 0.5:
+                problems.append(f"{name}: button {label.text!r} is {label.size}, under 15 mm")
+            if language == "zh_CN" and (missing := boxes(label.text)):
+                problems.append(f"{name}: {sorted(missing)} render as boxes in {label.text!r}")
+        if language == "zh_CN":
+            shown = " ".join(w.text for w in walk(app.root_widget) if hasattr(w, "text"))
+            assert CJK.search(shown), f"{name}: no Chinese on a Chinese screen"
+    assert not problems, "\n".join(problems)
+
+
+def test_every_text_the_screens_use_is_translated() -> None:
+    source = Path(kiosk_app.__file__).read_text()
+    used = set(re.findall(r'self\.t\(\s*"([^"]+)"', source))
+    used |= set(re.findall(r'^\s+"([A-Z][^"]+)"\s*$', source, re.M))  # multi-line literals
+    used |= set(MESSAGES.values()) | set(kiosk_app.WALLET_NAMES.values())
+    used |= set(kiosk_app.STATE_NAMES.values()) | set(kiosk_app.DEVICE_NAMES.values())
+    catalogue = translator("zh_CN")
+    untranslated = sorted(text for text in used if catalogue.gettext(text) == text)
+    assert not untranslated, f"missing from {LOCALE_DIR}/zh_CN: {untranslated}"
