@@ -55,7 +55,10 @@ def load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
-def evaluate_folder(folder: Path, region: str, label: str) -> None:
+RENDER_REGIONS = ("eu", "us", "br", "cn")
+
+
+def read_folder(folder: Path, region: str) -> list[evaluate.Outcome]:
     samples = evaluate.load_samples(folder)
     reader = PlateReader(ReaderSettings(region=region))
     reader.warm_up()
@@ -63,30 +66,33 @@ def evaluate_folder(folder: Path, region: str, label: str) -> None:
     for i, outcome in enumerate(evaluate.run(samples, reader.read), 1):
         outcomes.append(outcome)
         if i % 10 == 0 or i == len(samples):
-            print(f"  ... {i}/{len(samples)}", file=sys.stderr, flush=True)
-    report = evaluate.summarise(outcomes, ACT_THRESHOLD)
-    print(f"\n## {label} ({folder}, region {region})")
-    print("\n".join(report.lines()))
-    wrong = [o for o in outcomes if o.text != o.sample.plate]
-    for o in wrong:
-        acted = o.reading is not None and o.reading.actionable(ACT_THRESHOLD)
-        print(
-            f"  miss: labelled {o.sample.plate}, read {o.text or '-'}{' (ACTED)' if acted else ''}"
-        )
+            print(f"  ... {folder.name} {i}/{len(samples)}", file=sys.stderr, flush=True)
+    return outcomes
 
 
-def rendered_set(folder: Path, count: int) -> None:
+def report(label: str, outcomes: list[evaluate.Outcome]) -> None:
+    print(f"\n## {label}")
+    print("\n".join(evaluate.summarise(outcomes, ACT_THRESHOLD).lines()))
+    for o in outcomes:
+        if o.text != o.sample.plate:
+            acted = o.reading is not None and o.reading.actionable(ACT_THRESHOLD)
+            flag = " (acted on)" if acted else ""
+            print(f"  miss: labelled {o.sample.plate}, read {o.text or '-'}{flag}")
+
+
+def rendered_set(folder: Path, per_region: int) -> None:
+    """``per_region`` frames of each region in ``folder/<region>``, cycling the faults."""
     rng = random.Random(2024)
-    regions = ("eu", "us", "br", "cn")
-    for i in range(count):
-        two_line = i % 10 == 9
-        s = render.sample(
-            regions[i % len(regions)], rng, faults=FAULT_MIX[i % len(FAULT_MIX)], two_line=two_line
-        )
-        name = f"r{i:04d}.jpg"
-        cv2.imwrite(str(folder / name), s.frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        b = s.box
-        (folder / f"r{i:04d}.txt").write_text(f"{name}\t{b.x}\t{b.y}\t{b.w}\t{b.h}\t{s.text}\n")
+    for region in RENDER_REGIONS:
+        (folder / region).mkdir(parents=True, exist_ok=True)
+        for i in range(per_region):
+            faults = FAULT_MIX[i % len(FAULT_MIX)]
+            s = render.sample(region, rng, faults=faults, two_line=i % 5 == 4)
+            name = f"r{i:04d}.jpg"
+            cv2.imwrite(str(folder / region / name), s.frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            b = s.box
+            label = f"{name}\t{b.x}\t{b.y}\t{b.w}\t{b.h}\t{s.text}\n"
+            (folder / region / f"r{i:04d}.txt").write_text(label, encoding="utf-8")
 
 
 def time_frames(size: tuple[int, int], frames: int) -> None:
@@ -149,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dev", nargs="?", type=Path, default=default_dev())
     parser.add_argument("--region", default="br", help="region of the development set")
-    parser.add_argument("--rendered", type=int, default=60, help="rendered frames to evaluate")
+    parser.add_argument("--rendered", type=int, default=80, help="rendered frames to evaluate")
     parser.add_argument("--frames", type=int, default=30, help="frames per timing size")
     args = parser.parse_args(argv)
 
@@ -159,14 +165,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"onnxruntime {onnxruntime.__version__}, 2 inference threads; {load()}"
     )
     if args.dev.is_dir():
-        evaluate_folder(args.dev, args.region, "Development set")
+        report(
+            f"Development set ({args.dev}, region {args.region})",
+            read_folder(args.dev, args.region),
+        )
         # The same photos when the region is not configured: every format competes.
-        evaluate_folder(args.dev, "any", "Development set, region not configured")
+        report("Development set, region not configured (any)", read_folder(args.dev, "any"))
     else:
         print(f"\n(no development set at {args.dev}: skipped)")
+    per_region = max(1, args.rendered // len(RENDER_REGIONS))
     with tempfile.TemporaryDirectory() as tmp:
-        rendered_set(Path(tmp), args.rendered)
-        evaluate_folder(Path(tmp), "any", f"Rendered set ({args.rendered} frames, mixed faults)")
+        rendered_set(Path(tmp), per_region)
+        own: list[evaluate.Outcome] = []
+        anyr: list[evaluate.Outcome] = []
+        for region in RENDER_REGIONS:
+            own += read_folder(Path(tmp) / region, region)
+            anyr += read_folder(Path(tmp) / region, "any")
+        n = per_region * len(RENDER_REGIONS)
+        report(
+            f"Rendered set ({n} frames: eu, us, br, cn; mixed faults), each region's formats", own
+        )
+        report("Rendered set, region not configured (any)", anyr)
     print("\n## Time per frame (rendered frames, one plate each)")
     time_frames((1280, 720), args.frames)
     time_frames((1920, 1080), args.frames)
