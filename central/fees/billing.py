@@ -109,20 +109,26 @@ def save_policy(conn: Connection, request: dict[str, Any], now: datetime) -> dic
         headcount = parse_fraction(str(request.get("vote_headcount", "2/3")))
     except FeeError as err:
         raise InvalidRequest(str(err), code="invalid_threshold") from err
+    days = {
+        name: int(request.get(name, default))
+        for name, default in (
+            ("due_days", 30),
+            ("remind_days_before", 7),
+            ("remind_days_after", 7),
+            ("late_fee_grace_days", 0),
+        )
+    }
+    for name, value in days.items():
+        if not 0 <= value <= 366:
+            raise InvalidRequest(f"{name} is a number of days from 0 to 366")
     values = {
-        "due_days": int(request.get("due_days", 30)),
-        "remind_days_before": int(request.get("remind_days_before", 7)),
-        "remind_days_after": int(request.get("remind_days_after", 7)),
+        **days,
         "late_fee_rate": None if rate is None else str(Decimal(str(rate))),
         "late_fee_cap": None if cap is None else str(Decimal(str(cap))),
-        "late_fee_grace_days": int(request.get("late_fee_grace_days", 0)),
         "vote_area": str(area),
         "vote_headcount": str(headcount),
         "updated_at": now,
     }
-    for name in ("due_days", "remind_days_before", "remind_days_after", "late_fee_grace_days"):
-        if not 0 <= values[name] <= 366:  # type: ignore[operator]
-            raise InvalidRequest(f"{name} is a number of days from 0 to 366")
     if conn.execute(select(fee_settings.c.id)).first() is None:
         conn.execute(insert(fee_settings).values(id=1, **values))
     else:

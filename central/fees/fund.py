@@ -144,7 +144,7 @@ def levy_contributions(
             )
         )
     }
-    made = []
+    made: list[dict[str, Any]] = []
     for row in rows:
         amount = to_minor(price * Decimal(row.area_m2), currency)
         if row.id in billed or amount <= 0:
@@ -169,7 +169,7 @@ def levy_contributions(
         "building": building,
         "period": period,
         "bills": made,
-        "total": sum(int(b["amount"]) for b in made),  # type: ignore[call-overload]
+        "total": sum(int(b["amount"]) for b in made),
     }
 
 
