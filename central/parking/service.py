@@ -39,7 +39,7 @@ from domain.parking import (
     TariffError,
     TariffKind,
 )
-from domain.wallets import Purpose, clearing_code, revenue_code
+from domain.wallets import Purpose, cash_box_code, clearing_code, revenue_code
 
 SERVICE = "parking"
 WALLET = Purpose.PARKING.value
@@ -529,15 +529,26 @@ def _due(
         raise InvalidRequest(str(err), code="invalid_time") from err
 
 
+def guard_cash_code(terminal_id: str | None) -> str:
+    """The cash a gate's guard takes: a cash box per gate, counted like a kiosk's."""
+    return cash_box_code(f"guard.{terminal_id or 'gate'}")
+
+
 def _visitor_payment(
-    conn: Connection, ctx: Context, amount: int, provider: str, memo: str
+    conn: Connection, ctx: Context, amount: int, method: str, provider: str, memo: str
 ) -> str | None:
-    """A visitor's QR payment: the provider owes the estate, parking earned it."""
+    """A payment not from a wallet: by QR (the provider owes the estate) or in cash at
+    the guard (the gate's guard cash box holds it); parking earned it either way."""
     if amount <= 0:
         return None
-    clearing = acc.system_account(
-        conn, clearing_code(provider), kind="clearing", currency=ctx.estate.currency
-    )
+    if method == "qr":
+        source = acc.system_account(
+            conn, clearing_code(provider), kind="clearing", currency=ctx.estate.currency
+        )
+    else:
+        source = acc.system_account(
+            conn, guard_cash_code(ctx.terminal_id), kind="cash_box", currency=ctx.estate.currency
+        )
     revenue = acc.system_account(
         conn, revenue_code(SERVICE), kind="revenue", currency=ctx.estate.currency
     )
@@ -545,10 +556,10 @@ def _visitor_payment(
         conn,
         kind="charge",
         idempotency_key=ctx.idempotency_key,
-        legs=[Leg(clearing, -amount), Leg(revenue, amount)],
+        legs=[Leg(source, -amount), Leg(revenue, amount)],
         created_at=ctx.now,
         actor=ctx.actor,
-        method="provider",
+        method="provider" if method == "qr" else "cash",
         terminal_id=ctx.terminal_id,
         memo=memo,
     )
@@ -631,11 +642,12 @@ def leave(
                     return answer
                 method = "owed"
                 review_note = review_note or "the wallet could not pay what the gate charged"
-        elif method == "qr":
-            transaction_id = _visitor_payment(conn, ctx, charged, provider, f"parking {key}")
-        elif method in ("guard", "ticket"):
-            if method == "ticket":
-                review_note = review_note or "left with a ticket to pay later"
+        elif method in ("qr", "guard"):
+            transaction_id = _visitor_payment(
+                conn, ctx, charged, method, provider, f"parking {key}"
+            )
+        elif method == "ticket":
+            review_note = review_note or "left with a ticket to pay later"
         else:
             answer.update(
                 allowed=False,
@@ -714,8 +726,8 @@ def _exit_without_entry(
             transaction_id = _charge_wallet(conn, ctx, owner[1], charged, f"parking {key}")
         except Refused:
             method = "owed"
-    elif charged > 0 and method == "qr":
-        transaction_id = _visitor_payment(conn, ctx, charged, provider, f"parking {key}")
+    elif charged > 0 and method in ("qr", "guard"):
+        transaction_id = _visitor_payment(conn, ctx, charged, method, provider, f"parking {key}")
     session_id = new_transaction_id()
     conn.execute(
         insert(parking_sessions).values(

@@ -296,4 +296,5 @@ def test_a_day_at_a_two_lane_gate(
     assert sessions[PASS_CAR].paid_by == "pass"
     assert balances["wallet:A-0101:parking"] == 40_000 - 30_000 - 1500
     assert balances["clearing:sandbox"] == -1000
-    assert balances["revenue:parking"] == 30_000 + 1500 + 1000
+    assert balances["cash_box:guard.gate"] == -1000  # the guard's cash, to be counted
+    assert balances["revenue:parking"] == 30_000 + 1500 + 1000 + 1000
