@@ -386,3 +386,28 @@ def usage(
         {"utility": u, by: k, "usage": str(v[0]), "charged": v[1]}
         for (u, k), v in sorted(totals.items())
     ]
+
+
+@router.get("/shared/{serial}")
+def shared_area(
+    serial: str, db: Db, principal: Annotated[Principal, Depends(ReadRoles)]
+) -> list[dict[str, Any]]:
+    """A common-area meter's charges as shared out to each flat by floor area."""
+    from central.db.schema import accounts, postings, transactions
+
+    with db.read() as conn:
+        rows = conn.execute(
+            select(accounts.c.code, postings.c.amount)
+            .join(postings, postings.c.account_id == accounts.c.id)
+            .join(transactions, transactions.c.id == postings.c.transaction_id)
+            .where(
+                transactions.c.kind == "usage",
+                transactions.c.idempotency_key.like(f"reading:{serial}:%"),
+                accounts.c.kind.in_(("wallet", "debt")),
+            )
+        ).all()
+    totals: dict[str, int] = {}
+    for code, amount in rows:
+        unit = code.split(":")[1]
+        totals[unit] = totals.get(unit, 0) - amount
+    return [{"unit": unit, "charged": total} for unit, total in sorted(totals.items())]

@@ -115,3 +115,35 @@ def test_tiered_water_over_the_tier(db: Database, service: MeteringService) -> N
 
 def test_unknown_meter_rejected(service: MeteringService) -> None:
     assert verdicts(service, reading("NOPE", T0, "1")) == ["rejected"]
+
+
+def test_common_area_meter_is_shared_by_floor_area(
+    db: Database, service: MeteringService, client: object, manager: dict[str, str]
+) -> None:
+    from central.metering import registry
+
+    with db.write() as conn:
+        registry.add_meter(
+            conn,
+            serial="LIFT-A",
+            unit=None,
+            utility="electricity",
+            tariff="elec",
+            installed_at=T0 - timedelta(days=1),
+        )
+    service.invalidate()
+    for unit in ("A-0101", "A-0102", "A-0201", "B-0101"):
+        pay(db, unit, "electricity", 10_000, f"fund-{unit}")
+    # 100 kWh = 61.73: shared by 88.5 : 88.5 : 88.5 : 120 m2 (the fixture's four flats).
+    assert verdicts(service, reading("LIFT-A", T0, "100")) == ["charged"]
+    balances = {
+        u: balance(db, f"wallet:{u}:electricity") for u in ("A-0101", "A-0102", "A-0201", "B-0101")
+    }
+    assert sum(balances.values()) == 40_000 - 6173
+    # 6173 * 120 / 385.5 = 1921.57 and 6173 * 88.5 / 385.5 = 1417.14: the odd fen goes
+    # to the largest remainder.
+    assert balances["B-0101"] == 10_000 - 1922
+    assert balances["A-0101"] == 10_000 - 1417
+    answer = client.get("/v1/metering/shared/LIFT-A", headers=manager)  # type: ignore[attr-defined]
+    shared = {r["unit"]: r["charged"] for r in answer.json()}
+    assert shared == {u: 10_000 - b for u, b in balances.items()}
