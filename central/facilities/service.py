@@ -243,8 +243,16 @@ def buy_pass(
     spec = PassProduct(
         row.code, PassKind(row.kind), Decimal(row.price), row.months, row.visits, row.valid_days
     )
-    first_day = start or ctx.now.astimezone(ctx.estate.zone).date()
-    state = fac.issue_pass(spec, first_day)
+    today = ctx.now.astimezone(ctx.estate.zone).date()
+    first_day = start or today
+    if not today - timedelta(days=31) <= first_day <= today + timedelta(days=366):
+        raise InvalidRequest(
+            "a pass starts at most a month back or a year ahead", code="invalid_pass_start"
+        )
+    try:
+        state = fac.issue_pass(spec, first_day)
+    except (ValueError, OverflowError) as err:
+        raise InvalidRequest(str(err), code="invalid_pass_start") from err
     unit_id = _unit_id(conn, unit)
     charged = ops.charge(
         conn,

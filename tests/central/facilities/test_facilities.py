@@ -7,7 +7,7 @@ with a fixed ``Context.now`` where it does (opening hours, minutes used).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -239,13 +239,9 @@ def test_journalled_pass_uses_and_the_snapshot_passes(
         headers={**manager, **key()},
     )
     top_up(client, manager, 5000)
-    sold = client.post(
-        "/v1/facilities/passes",
-        json={"unit": UNIT, "product": "pool-2", "start": "2026-11-20"},
-        headers={**manager, **key()},
-    )
-    assert sold.status_code == 201, sold.text
     at = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    with db.write() as conn:
+        service.buy_pass(conn, ctx_at(at), unit=UNIT, product="pool-2", start=date(2026, 11, 20))
     with db.read() as conn:
         passes = service.snapshot_passes(conn, today=at.date())
     assert passes == {
@@ -259,3 +255,22 @@ def test_journalled_pass_uses_and_the_snapshot_passes(
     # Two visits on the pass; the third (let in offline) is recorded and flagged.
     assert [u["unmatched"] for u in uses] == [False, False, True]
     assert after == {}
+
+
+def test_a_pass_cannot_start_in_another_century(
+    client: TestClient, manager: dict[str, str]
+) -> None:
+    make(client, manager, code="gym", name="Gym", kind="gym", pricing="per_use", price="1")
+    client.post(
+        "/v1/facilities/gym/pass-products",
+        json={"code": "gym-m", "kind": "monthly", "price": "1"},
+        headers={**manager, **key()},
+    )
+    top_up(client, manager, 100)
+    answer = client.post(
+        "/v1/facilities/passes",
+        json={"unit": UNIT, "product": "gym-m", "start": "9999-12-31"},
+        headers={**manager, **key()},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "invalid_pass_start"
