@@ -97,7 +97,10 @@ class TurnstileConfig:
                 terminal_dir=str(data.get("terminal_dir", "")),
                 journal=str(data.get("journal", "turnstile-journal.sqlite3")),
                 snapshot=str(data.get("snapshot", "snapshot.json")),
-                passback_timeout_s=float(data.get("passback_timeout_s", 7200)),
+                # The facility block from the server carries it; a top-level value wins.
+                passback_timeout_s=float(
+                    data.get("passback_timeout_s", data["facility"].get("passback_timeout_s", 7200))
+                ),
             )
         except KeyError as err:
             raise ConfigError(f"{path}: missing {err}") from err

@@ -67,3 +67,30 @@ def test_bad_settings_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     bad = write_config(tmp_path, facility={"code": "gym", "pricing": "free"})
     with pytest.raises(ConfigError, match="facility"):
         TurnstileConfig.load(bad)
+
+
+def test_the_facility_block_is_what_the_server_answers(tmp_path: Path) -> None:
+    # GET /v1/facilities/gym, pasted as it is.
+    served = {
+        "code": "gym",
+        "name": "Gym",
+        "kind": "gym",
+        "pricing": "per_use",
+        "price": "15.00",
+        "rate_per_minute": None,
+        "max_minutes": None,
+        "minimum_minutes": 1,
+        "grace_s": 0,
+        "hours": {"mon": ["06:00-22:00"], "tue": ["06:00-22:00"]},
+        "allow_low_assurance": True,
+        "low_assurance_daily_cap": 3000,
+        "passback_timeout_s": 600,
+        "in_service": True,
+        "service": "facility.gym",
+        "pass_products": [],
+    }
+    config = TurnstileConfig.load(write_config(tmp_path, facility=served))
+    assert config.facility.service == "facility.gym"
+    assert config.facility.low_assurance_daily_cap == 3000
+    assert config.passback_timeout_s == 600
+    assert config.facility.hours.to_spec() == served["hours"]
