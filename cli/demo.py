@@ -111,6 +111,32 @@ def walkthrough(base: str, username: str, password: str) -> str:
     return str(token)
 
 
+def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
+    """The lobby kiosk with simulated devices, in its own process as on a terminal."""
+    import os
+    import subprocess
+    import sys
+
+    offscreen = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    _step(
+        "lobby kiosk with simulated devices: a card tap, two notes and a coin, a receipt"
+        + (" (no display: offscreen, a screenshot of each screen)" if offscreen else "")
+    )
+    command = [sys.executable, "-m", "cli.main", "kiosk", "walkthrough"]
+    command += ["--server", base, "--token", token, "--dir", str(directory)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the kiosk walk-through failed:\n{done.stdout}{done.stderr[-3000:]}")
+    for line in done.stdout.splitlines():
+        print(f"      {line}")
+    from domain.money import Money
+
+    for w in _call(base, "GET", "/v1/units/A-0101/wallets", token):
+        if w["purpose"] == "electricity":
+            balance = Money(w["balance"], w["currency"]).format()
+            _step(f"the ledger now holds: A-0101 electricity {balance}")
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="prepaid demo",
@@ -126,6 +152,9 @@ def main(argv: Sequence[str]) -> int:
         "--exit-after-walkthrough",
         action="store_true",
         help="stop after the walk-through (for tests)",
+    )
+    parser.add_argument(
+        "--no-kiosk", action="store_true", help="skip the lobby kiosk's walk-through"
     )
     args = parser.parse_args(list(argv))
 
@@ -175,6 +204,8 @@ def main(argv: Sequence[str]) -> int:
             _step(f"central server on {base}  (API docs: {base}/docs)")
             token = walkthrough(base, "manager", password)
             outcome["token"] = token
+            if not args.no_kiosk:
+                kiosk_walkthrough(base, token, args.dir / "kiosk")
             print()
             print(f"  manager login: manager / {password}")
             print("  try it:")

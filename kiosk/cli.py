@@ -1,0 +1,148 @@
+"""``prepaid kiosk``: run the lobby kiosk, its demo walk-through, or its screenshots.
+
+    prepaid kiosk run --server URL --token T [--bill URL] [--coin URL] [--printer URL]
+                      [--card pcsc://NAME] [--simulated] [--portrait] [--offscreen]
+    prepaid kiosk walkthrough --server URL --token T --dir DIR
+    prepaid kiosk screenshots [--out docs/screenshots]
+
+``run`` opens the window (offscreen when there is no display) with the devices at
+their URLs; ``--simulated`` puts every device on its built-in simulator. Until
+terminals sign their requests (provisioning), ``--token`` is the bearer token of
+a staff account made for the kiosk (``PREPAID_KIOSK_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+
+def _settings(args: argparse.Namespace) -> object:
+    from kiosk.settings import KioskSettings
+    from kiosk.walkthrough import demo_settings
+
+    token = args.token or os.environ.get("PREPAID_KIOSK_TOKEN", "")
+    if args.simulated:
+        settings = demo_settings(args.server, token, Path(args.journal))
+        return replace(settings, card_reader_url=args.card or "")
+    from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
+
+    key = os.environ.get("PREPAID_KIOSK_CARD_KEY", "")
+    return KioskSettings(
+        terminal_id=args.terminal_id,
+        server_url=args.server,
+        server_token=token,
+        journal_path=args.journal,
+        bill_acceptor_url=args.bill,
+        coin_acceptor_url=args.coin,
+        printer_url=args.printer,
+        card_reader_url=args.card or "",
+        card_master_key=bytes.fromhex(key) if key else DEMO_MASTER_KEY,
+        card_system_id=DEMO_SYSTEM_ID,
+        technician_pin=os.environ.get("PREPAID_KIOSK_PIN", ""),
+        development=os.environ.get("PREPAID_ENV", "development") == "development",
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk.window import LANDSCAPE, PORTRAIT, prepare_environment
+
+    offscreen = prepare_environment(
+        offscreen=True if args.offscreen else None, size=PORTRAIT if args.portrait else LANDSCAPE
+    )
+    from kiosk.app import ControllerThread, KioskApp
+    from kiosk.controller import KioskController
+    from kiosk.devices import Devices
+    from kiosk.fonts import FontMissing, register_default_font
+    from kiosk.gateway import HttpCentral, bearer
+    from kiosk.journal import LocalJournal
+    from kiosk.settings import KioskSettings
+
+    settings = _settings(args)
+    assert isinstance(settings, KioskSettings)
+    try:
+        register_default_font()
+    except FontMissing as err:
+        print(f"prepaid kiosk: {err}", file=sys.stderr)
+        return 2
+    if offscreen:
+        print("no display: the kiosk runs offscreen (Ctrl-C to stop)", flush=True)
+    devices = Devices.open(settings)
+    for health in devices.health.values():
+        print(f"  {health.name:<14} {'ok' if health.ok else health.detail}", flush=True)
+    controller = KioskController(
+        settings,
+        gateway=HttpCentral(settings.server_url, signer=bearer(settings.server_token)),
+        journal=LocalJournal(settings.journal_path, terminal_id=settings.terminal_id),
+        devices=devices,
+    )
+    thread = ControllerThread(controller)
+    thread.start()
+    try:
+        KioskApp(controller).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        thread.stop()
+        devices.close()
+        controller.journal.close()
+    return 0
+
+
+def _walkthrough(args: argparse.Namespace) -> int:
+    from kiosk.walkthrough import run
+
+    token = args.token or os.environ.get("PREPAID_KIOSK_TOKEN", "")
+    result = run(args.server, token, Path(args.dir))
+    print(f"identified by {result.identified_by}; inserted {result.inserted / 100:.2f}")
+    print("receipt:")
+    for line in result.receipt.splitlines():
+        print(f"    {line}")
+    print("screenshots:")
+    for path in result.screenshots:
+        print(f"    {path}")
+    return 0
+
+
+def _screenshots(args: argparse.Namespace) -> int:
+    from kiosk.window import prepare_environment
+
+    prepare_environment(offscreen=True)
+    from kiosk.gallery import render
+
+    saved = render(Path(args.out))
+    print(f"{len(saved)} screenshots in {args.out}")
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="prepaid kiosk",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subs = parser.add_subparsers(dest="command", required=True)
+    run = subs.add_parser("run", help="open the kiosk window")
+    walk = subs.add_parser("walkthrough", help="the demo's scripted walk-through")
+    for sub in (run, walk):
+        sub.add_argument("--server", default="http://127.0.0.1:8470")
+        sub.add_argument("--token", default="", help="default: $PREPAID_KIOSK_TOKEN")
+    run.add_argument("--terminal-id", default="kiosk-lobby-a")
+    run.add_argument("--journal", default="var/kiosk/journal.sqlite3")
+    run.add_argument("--bill", default="", help="bill acceptor URL, e.g. /dev/ttyUSB0")
+    run.add_argument("--coin", default="", help="coin acceptor URL")
+    run.add_argument("--printer", default="", help="receipt printer URL")
+    run.add_argument("--card", default="", help="card reader URL, pcsc://<reader name>")
+    run.add_argument("--simulated", action="store_true", help="every device on its simulator")
+    run.add_argument("--portrait", action="store_true", help="800x1280 instead of 1280x800")
+    run.add_argument("--offscreen", action="store_true", help="no window even with a display")
+    walk.add_argument("--dir", default="var/demo/kiosk", help="journal and screenshots")
+    shots = subs.add_parser("screenshots", help="every screen, both languages and orientations")
+    shots.add_argument("--out", default="docs/screenshots")
+    args = parser.parse_args(list(argv))
+    handlers = {"run": _run, "walkthrough": _walkthrough, "screenshots": _screenshots}
+    return handlers[args.command](args)
