@@ -71,7 +71,7 @@ def test_bad_settings_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_the_facility_block_is_what_the_server_answers(tmp_path: Path) -> None:
     # GET /v1/facilities/gym, pasted as it is.
-    served = {
+    served: dict[str, object] = {
         "code": "gym",
         "name": "Gym",
         "kind": "gym",
