@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,13 +135,35 @@ def lane_settings(lane: dict[str, Any]) -> LaneSettings:
     )
 
 
-def run(controller: GateController, stop: threading.Event, *, poll_s: float = 0.02) -> None:
-    """Step the gate until ``stop``; each event is logged (a display would show it)."""
+def run(
+    controller: GateController,
+    stop: threading.Event,
+    *,
+    poll_s: float = 0.02,
+    retry_s: float = 5.0,
+    refresh: Callable[[], None] | None = None,
+    refresh_s: float = 60.0,
+) -> None:
+    """Step the gate until ``stop``; each event is logged (a display would show it).
+    Decisions the server could not take are offered again every ``retry_s``; the
+    snapshot is refreshed every ``refresh_s`` (between vehicles, on this thread)."""
+    import time
+
+    controller.recover()
+    next_retry = time.monotonic()
+    next_refresh = time.monotonic() + refresh_s
     while not stop.is_set():
+        if refresh is not None and time.monotonic() >= next_refresh:
+            try:
+                refresh()
+            except Exception as err:  # offline: keep deciding from the last snapshot
+                log.info("snapshot not refreshed: %s", err)
+            next_refresh = time.monotonic() + refresh_s
         for event in controller.step():
             _show(event)
-        if controller.unsent and controller.online:
+        if controller.unsent and time.monotonic() >= next_retry:
             controller.resend()
+            next_retry = time.monotonic() + retry_s
         stop.wait(poll_s)
 
 

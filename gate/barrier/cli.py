@@ -26,7 +26,7 @@ from domain.parking import ParkingTariff, tariff_to_spec
 from gate.barrier.app import ConfigError, FrameCamera, GateConfig, SignedUplink, lane_settings
 from gate.barrier.app import run as run_gate
 from gate.barrier.book import ParkingBook
-from gate.barrier.controller import GateController, Uplink
+from gate.barrier.controller import GateController, State, Uplink
 from gate.barrier.payments import SandboxProvider
 
 log = logging.getLogger("gate.barrier")
@@ -56,14 +56,21 @@ def run(config_path: Path) -> int:
     journal = Journal(config.journal, identity)
     uplink: Uplink | None = None
     snapshot_path = Path(config.snapshot)
+    client = None
     if config.server:
         client = SignedClient(identity, RequestsTransport(config.server, timeout=5.0))
         uplink = SignedUplink(client)
-        try:
-            answer = client.call("GET", "/v1/parking/snapshot")
-            snapshot_path.write_text(json.dumps(answer.json()), encoding="utf-8")
-        except Exception as err:  # offline at start: decide from the last snapshot
-            log.warning("snapshot not refreshed, using %s: %s", snapshot_path, err)
+
+    def pull() -> None:
+        if client is None:
+            return
+        answer = client.call("GET", "/v1/parking/snapshot")
+        snapshot_path.write_text(json.dumps(answer.json()), encoding="utf-8")
+
+    try:
+        pull()
+    except Exception as err:  # offline at start: decide from the last snapshot
+        log.warning("snapshot not refreshed, using %s: %s", snapshot_path, err)
     book = ParkingBook(json.loads(snapshot_path.read_text(encoding="utf-8")))
     board = RelayBoard.open(config.relay_url, unit=config.relay_unit)
     reader = PlateReader(ReaderSettings(region=config.region))
@@ -91,8 +98,13 @@ def run(config_path: Path) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print(f"gate {config.terminal_id}: {len(config.lanes)} lanes ready", flush=True)
+
+    def refresh() -> None:
+        pull()
+        book.load(json.loads(snapshot_path.read_text(encoding="utf-8")))
+
     try:
-        run_gate(controller, stop)
+        run_gate(controller, stop, refresh=refresh if client is not None else None)
     finally:
         for source in sources:
             source.close()
@@ -173,9 +185,9 @@ def demo() -> int:
                 for vehicle in vehicles:
                     frames[lane] = iter(_vehicle_frames(SIM_FEED, vehicle))
                     sim.set_input(loop, True)
-                    _settle(gate, seconds=3.0)
+                    _settle(gate, lane, seconds=3.0, until=(State.OPEN, State.AWAIT_PAYMENT))
                     sim.set_input(loop, False)
-                    _settle(gate, seconds=1.0)
+                    _settle(gate, lane, seconds=1.0, until=(State.IDLE,))
         finally:
             board.close()
         kinds = [e.kind for e in journal.entries()]
@@ -191,13 +203,15 @@ def _vehicle_frames(folder: Path, vehicle: str) -> Any:
         yield from FolderSource(path).frames()
 
 
-def _settle(gate: GateController, *, seconds: float) -> None:
+def _settle(gate: GateController, lane: str, *, seconds: float, until: tuple[State, ...]) -> None:
     from gate.barrier.app import _show
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for event in gate.step():
             _show(event)
+        if gate.lanes[lane].state in until:
+            return
         time.sleep(0.02)
 
 

@@ -43,6 +43,9 @@ from lpr.voting import Decision, PlateVoter, VoteSettings
 
 log = logging.getLogger("gate.barrier")
 
+# The journal's meta key: the last journal seq whose decision the server has.
+UPLINK_CURSOR = "parking_uplink_seq"
+
 
 class Board(Protocol):
     """``terminal_drivers.relay_board.RelayBoard`` as the gate uses it."""
@@ -340,7 +343,10 @@ class Lane:
         plate: str | None,
         amount: int = 0,
     ) -> list[Event]:
-        # Journalled before the relay moves: a gate never opens unrecorded.
+        # Journalled before the relay moves: a gate never opens unrecorded. The record
+        # carries what the server is to be told, so a restarted gate can still tell it.
+        if path is not None and upload is not None:
+            record = {**record, "upload": {"path": path, "body": upload}}
         entry = self.gate.journal.append("gate_open", record)
         self.raise_arm()
         # Real time from the loop trigger to the relay command (the benchmark's figure).
@@ -348,7 +354,7 @@ class Lane:
         self.triggered_real = None
         self.state, self.cleared_at, self.tailgated = State.OPEN, None, False
         if path is not None and upload is not None:
-            self.gate.send(path, upload, f"{self.gate.terminal_id}:{_seq(entry)}")
+            self.gate.send(path, upload, int(_seq(entry)))
         return [
             Event(
                 self.settings.lane,
@@ -419,7 +425,7 @@ class GateController:
         self.lanes: dict[str, Lane] = {}
         self.fire_alarm = False
         self.online = uplink is not None
-        self.unsent: list[tuple[str, dict[str, Any], str]] = []
+        self.unsent: list[tuple[str, dict[str, Any], int]] = []
 
     def add_lane(self, settings: LaneSettings, camera: Camera) -> Lane:
         lane = Lane(settings, self, camera)
@@ -429,27 +435,44 @@ class GateController:
     def journal_note(self, lane: Lane, event: str, body: dict[str, Any]) -> None:
         self.journal.append("note", {"event": event, "lane": lane.settings.lane, **body})
 
-    def send(self, path: str, body: dict[str, Any], key: str) -> None:
-        """Offer a decision to the server; what it cannot take now waits for ``resend``."""
-        answer = None if self.uplink is None else self.uplink.submit(path, body, key)
-        self.online = answer is not None
-        if answer is None:
-            self.unsent.append((path, body, key))
+    def send(self, path: str, body: dict[str, Any], seq: int) -> None:
+        """Offer a decision to the server, in journal order: behind any still waiting."""
+        self.unsent.append((path, body, seq))
+        self.resend()
 
     def resend(self) -> int:
-        """Reconciliation after an outage: the decisions in order, under their journal keys."""
+        """Deliver waiting decisions in order under their journal keys (``<terminal>:<seq>``);
+        stops at the first the server cannot take now. The journal remembers how far the
+        server has them (``parking_uplink_seq``), so a restarted gate resumes there."""
         if self.uplink is None:
             return 0
         sent = 0
         while self.unsent:
-            path, body, key = self.unsent[0]
-            if self.uplink.submit(path, body, key) is None:
+            path, body, seq = self.unsent[0]
+            if self.uplink.submit(path, body, f"{self.terminal_id}:{seq}") is None:
                 self.online = False
                 return sent
             self.unsent.pop(0)
             sent += 1
+            set_meta = getattr(self.journal, "set_meta", None)
+            if set_meta is not None:
+                set_meta(UPLINK_CURSOR, str(seq))
         self.online = True
         return sent
+
+    def recover(self) -> int:
+        """After a restart: queue the journalled decisions the server does not have yet."""
+        meta = getattr(self.journal, "meta", None)
+        entries = getattr(self.journal, "entries", None)
+        if meta is None or entries is None:
+            return 0
+        cursor = int(meta(UPLINK_CURSOR) or 0)
+        queued = {seq for _, _, seq in self.unsent}
+        for entry in entries(after=cursor):
+            upload = entry.body.get("upload") if entry.kind == "gate_open" else None
+            if upload and entry.seq not in queued:
+                self.unsent.append((upload["path"], upload["body"], entry.seq))
+        return len(self.unsent)
 
     def step(self, now: float | None = None) -> list[Event]:
         now = time.monotonic() if now is None else now

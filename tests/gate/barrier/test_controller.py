@@ -8,6 +8,7 @@ the arm did and what the journal holds.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -401,3 +402,27 @@ def test_a_declined_qr_payment_keeps_the_arm_down() -> None:
     assert kinds(events) == ["payment_failed"]
     assert scene.board.relays[1] is False
     assert scene.gate.lanes["exit-1"].paid("guard")[-1].kind == "opened"
+
+
+def test_a_restarted_gate_tells_the_server_what_its_journal_holds(tmp_path: Path) -> None:
+    from offline_queue.identity import Identity
+    from offline_queue.journal import Journal
+
+    identity = Identity.generate("gate-1")
+    scene = Scene()
+    scene.gate.journal = journal = Journal(tmp_path / "journal.sqlite3", identity)
+    scene.uplink.online = False
+    scene.car(1, reading(VISITOR_PLATE))
+    scene.drive_through(1)
+    scene.car(1, reading(RESIDENT_PLATE))
+    scene.drive_through(1)
+    journal.close()
+    # The power comes back; the network too.
+    restarted = Scene()
+    restarted.gate.journal = Journal(tmp_path / "journal.sqlite3", identity)
+    assert restarted.gate.recover() == 2
+    assert restarted.gate.resend() == 2
+    assert [key for _, _, key in restarted.uplink.sent] == ["gate-1:1", "gate-1:2"]
+    assert restarted.gate.journal.meta("parking_uplink_seq") == "2"  # type: ignore[attr-defined]
+    restarted.gate.unsent.clear()
+    assert restarted.gate.recover() == 0
