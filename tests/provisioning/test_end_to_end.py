@@ -306,3 +306,33 @@ def test_a_clock_two_hours_off_syncs_its_journal(server: Server, tmp_path: Path)
     assert main(["--dir", str(tmp_path), "heartbeat"]) == 0
     state = terminal_state(server, identity.terminal_id)
     assert state["journal_backlog"] == 0
+
+
+def test_a_rotation_cut_short_is_finished_by_the_next_one(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from domain import signing
+    from provisioning.identity import public_bytes
+
+    files = enroll(server, tmp_path)
+    identity, client = open_client(files)
+    # The new key reached the server, then the power went before the files were swapped.
+    key = Ed25519PrivateKey.generate()
+    files.save_key(key, files.next_key_path)
+    public = public_bytes(key)
+    proof = key.sign(signing.rotation_proof_message(identity.terminal_id, public))
+    client.call(
+        "POST",
+        f"/v1/terminals/{identity.terminal_id}/keys",
+        {"public_key": signing.b64(public), "proof": signing.b64(proof)},
+    )
+    assert main(["--dir", str(tmp_path), "rotate-key"]) == 0
+    assert files.load().key_id == signing.public_key_id(public)
+    assert not files.next_key_path.exists()
+    capsys.readouterr()
+    assert main(["--dir", str(tmp_path), "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["server"]["status"] == "active"
+    assert status["local"]["terminal_id"] == identity.terminal_id
