@@ -22,6 +22,7 @@ own batch does. Afterwards the wallets touched are checked for warnings and cuts
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -534,6 +535,8 @@ def _charge(
         registers=steps,
     )
     meter.period = priced.period
+    if not any(t.standing_daily for t in versions):
+        return priced.amount, usage
     standing, meter.standing_through = standing_charge(
         versions, zone=zone, through=meter.standing_through, upto=reading.taken_at
     )
@@ -563,7 +566,7 @@ def _post_usage(
         debt = book.system(supply.debt_code(meter.unit, meter.utility), "debt")
         legs.append(Leg(debt, -(minor - fit)))
     book.admit(Plan("usage", legs))
-    transaction_id = new_transaction_id()
+    transaction_id = os.urandom(16).hex()  # as the ledger's ids, without a UUID object
     writer.transactions.append(
         (
             transaction_id,

@@ -132,15 +132,26 @@ class MeteringService:
     def tick(self, now: datetime | None = None) -> list[Command]:
         """One pass of the supply worker; returns the commands it published over MQTT."""
         env = self.environment()
+        with self.db.read() as conn:
+            work = supply.work_waiting(conn)
+        if not work:
+            return []  # idle: no write transaction to contend with ingestion
         with self._lock, self.db.write() as conn:
             when = now or self.clock()
-            supply.scan_top_ups(conn, estate=env.estate, now=when, policies=env.policies)
-            notify.rearm(conn, now=when)
-            supply.settle_supply(
-                conn, now=when, policies=env.policies, holidays=env.holidays, zone=env.estate.zone
-            )
+            if "ledger" in work:
+                supply.scan_top_ups(conn, estate=env.estate, now=when, policies=env.policies)
+                notify.rearm(conn, now=when)
+            if "ledger" in work or "supply" in work:
+                supply.settle_supply(
+                    conn,
+                    now=when,
+                    policies=env.policies,
+                    holidays=env.holidays,
+                    zone=env.estate.zone,
+                )
             commands = supply.commands_to_send(conn, now=when, transport="mqtt")
-            notify.deliver_due(conn, self.channels, now=when)
+            if "outbox" in work:
+                notify.deliver_due(conn, self.channels, now=when)
         self._publish(commands)
         return commands
 

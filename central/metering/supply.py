@@ -222,6 +222,33 @@ def _wallet_room(conn: Connection, unit: str, utility: str) -> tuple[int, int] |
     return row.balance - row.held, row.floor if row.floor is not None else 0
 
 
+def work_waiting(conn: Connection) -> set[str]:
+    """What the worker has to do: new ledger postings, open supply work, due messages."""
+    from central.metering.tables import notifications
+
+    work = set()
+    cursor = conn.execute(
+        select(metering_cursors.c.position).where(metering_cursors.c.name == "top_ups")
+    ).scalar()
+    last = conn.execute(select(postings.c.id).order_by(postings.c.id.desc()).limit(1)).scalar()
+    if cursor is None or (last or 0) > cursor:
+        work.add("ledger")
+    if (
+        conn.execute(
+            select(supply_commands.c.id).where(supply_commands.c.status.in_(OPEN)).limit(1)
+        ).first()
+        or conn.execute(
+            select(meters.c.id).where(meters.c.desired_state.in_(("off", "limited"))).limit(1)
+        ).first()
+    ):
+        work.add("supply")
+    if conn.execute(
+        select(notifications.c.id).where(notifications.c.status == "pending").limit(1)
+    ).first():
+        work.add("outbox")
+    return work
+
+
 def scan_top_ups(
     conn: Connection,
     *,
