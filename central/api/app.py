@@ -14,6 +14,7 @@ from central.api import (
     routes_estate,
     routes_facilities,
     routes_fees,
+    routes_journal,
     routes_ledger,
     routes_me,
     routes_metering,
@@ -65,6 +66,7 @@ def create_app(
         routes_terminals.router,
         routes_me.router,
         routes_fees.router,
+        routes_journal.router,
         routes_parking.router,
     ):
         # Every route documents the error answers any route can give.
