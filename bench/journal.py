@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,23 @@ def disk_of(path: Path) -> str:
     except (OSError, subprocess.CalledProcessError):
         pass
     return f"{source} ({fstype}){detail}"
+
+
+def fsync_latency(directory: Path, n: int = 1000) -> list[float]:
+    """The disk's own floor: a small write and an fsync, ``n`` times (ms)."""
+    path = directory / "fsync.probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    out = []
+    try:
+        for _ in range(n):
+            started = time.perf_counter()
+            os.write(fd, b"x" * 200)
+            os.fsync(fd)
+            out.append((time.perf_counter() - started) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return out
 
 
 def prepare(url: str) -> tuple[bytes, str]:
@@ -94,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         identity = Identity.from_raw(terminal_id, raw)
         print(f"disk: {disk_of(directory)}")
 
-        latencies = []
+        latencies, cpu = [], []
         with Journal(directory / "journal.sqlite3", identity) as journal:
             for i in range(args.entries):
                 body = {
@@ -105,13 +123,20 @@ def main(argv: list[str] | None = None) -> int:
                     "method": "cash",
                     "source": terminal_id,
                 }
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 journal.append("top_up", body)
                 latencies.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - started_cpu) * 1000)
             print(
                 f"append ({args.entries} entries, synchronous=FULL, signed): "
                 f"p50 {median(latencies):.3f} ms, p99 {percentile(latencies, 99):.3f} ms, "
-                f"max {max(latencies):.3f} ms"
+                f"max {max(latencies):.3f} ms; CPU time p50 {median(cpu):.3f} ms, "
+                f"p99 {percentile(cpu, 99):.3f} ms"
+            )
+            fsyncs = fsync_latency(directory)
+            print(
+                f"raw write+fsync on the same disk: p50 {median(fsyncs):.3f} ms, "
+                f"p99 {percentile(fsyncs, 99):.3f} ms"
             )
 
             with central_server(url) as port:
@@ -124,10 +149,12 @@ def main(argv: list[str] | None = None) -> int:
             assert result.ok, result.blocked
             assert result.applied == args.entries, result
             assert journal.backlog() == 0
+            load = os.getloadavg()[0]
             print(
                 f"sync ({args.entries} entries in {result.batches} batches of {args.batch}, "
                 f"server on SQLite in its own process): {elapsed:.2f} s, "
-                f"{args.entries / elapsed:,.0f} entries/s"
+                f"{args.entries / elapsed:,.0f} entries/s (load average {load:.1f} on "
+                f"{os.cpu_count()} cores)"
             )
         from sqlalchemy import func, select
 
