@@ -71,18 +71,23 @@ class SignedRequestVerifier:
         headers: Mapping[str, str],
         body: bytes,
     ) -> Principal:
-        keyid = "?"
+        seen: dict[str, str] = {}
         try:
-            principal, keyid = self._verify(
-                conn, method=method, path=path, headers=headers, body=body
+            return self._verify(
+                conn, method=method, path=path, headers=headers, body=body, seen=seen
             )
         except CentralError as err:
             log.warning(
                 "terminal request refused",
-                extra={"key_id": keyid, "path": path, "method": method, "code": err.code},
+                extra={
+                    "key_id": seen.get("key_id", "?"),
+                    "terminal": seen.get("terminal", "?"),
+                    "path": path,
+                    "method": method,
+                    "code": err.code,
+                },
             )
             raise
-        return principal
 
     def _verify(
         self,
@@ -92,7 +97,8 @@ class SignedRequestVerifier:
         path: str,
         headers: Mapping[str, str],
         body: bytes,
-    ) -> tuple[Principal, str]:
+        seen: dict[str, str],
+    ) -> Principal:
         lowered = {k.lower(): v for k, v in headers.items()}
         try:
             params = signing.parse_signature_input(lowered.get("signature-input", ""))
@@ -101,6 +107,7 @@ class SignedRequestVerifier:
             raise Unauthorized(
                 f"unreadable signature headers: {err}", code="bad_signature"
             ) from err
+        seen["key_id"] = params.keyid
         missing = [c for c in signing.COMPONENTS if c not in params.components]
         if missing:
             raise Unauthorized(
@@ -133,7 +140,7 @@ class SignedRequestVerifier:
                     code="key_retired",
                 )
 
-        terminal_id = str(key.terminal_id)
+        terminal_id = seen["terminal"] = str(key.terminal_id)
         status = conn.execute(
             select(terminals.c.status).where(terminals.c.id == terminal_id)
         ).scalar_one()
@@ -153,19 +160,19 @@ class SignedRequestVerifier:
                 f"this key belongs to {terminal_id}, not {claimed!r}", code="terminal_mismatch"
             )
 
-        seen = now.astimezone(UTC)
+        seen_at = now.astimezone(UTC)
         try:
             with conn.begin_nested():
                 conn.execute(
                     insert(terminal_nonces).values(
-                        terminal_id=terminal_id, nonce=params.nonce, seen_at=seen
+                        terminal_id=terminal_id, nonce=params.nonce, seen_at=seen_at
                     )
                 )
         except IntegrityError as err:
             raise Unauthorized(
                 "this nonce was already used: a replayed request", code="replayed_nonce"
             ) from err
-        return Principal(kind="terminal", id=terminal_id, role=Role.TERMINAL), params.keyid
+        return Principal(kind="terminal", id=terminal_id, role=Role.TERMINAL)
 
 
 def prune_nonces(conn: Connection, *, now: datetime | None = None) -> int:

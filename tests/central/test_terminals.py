@@ -261,7 +261,7 @@ def test_a_signed_terminal_tops_up_its_own_cash_box(
 
 
 def test_each_signature_failure_is_refused_and_writes_nothing(
-    client: TestClient, db: Database, manager: dict[str, str]
+    client: TestClient, db: Database, manager: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     t = enrol(client, manager)
     other = enrol(client, manager)
@@ -321,6 +321,16 @@ def test_each_signature_failure_is_refused_and_writes_nothing(
     assert revoked.status_code == 401
     assert revoked.json()["error"]["code"] == "key_dead"
     assert counts(db) == after_first
+    # Each refusal is logged with the key and the reason.
+    logged = [r for r in caplog.records if r.getMessage() == "terminal request refused"]
+    assert {getattr(r, "code", None) for r in logged} >= {
+        "digest_mismatch",
+        "bad_signature",
+        "terminal_mismatch",
+        "replayed_nonce",
+        "key_dead",
+    }
+    assert all(getattr(r, "key_id", "?") == t.key_id for r in logged)
 
 
 @sqlite_only
