@@ -443,13 +443,25 @@ def enter(
     previous = _inside(conn, key)
     if previous is not None:
         rule = rules(conn)[Situation.ALREADY_INSIDE]
-        amount = 0
-        if rule.action is RuleAction.CHARGE_MAXIMUM:
-            amount = rule.maximum
+        amount = rule.maximum if rule.action is RuleAction.CHARGE_MAXIMUM else 0
+        paid_by, transaction_id = "owed", None
+        unit = _unit_code(conn, previous.unit_id)
+        if amount > 0 and unit is not None and previous.kind != "pass":
+            try:
+                transaction_id = _charge_wallet(conn, ctx, unit, amount, f"parking {key}")
+                paid_by = "wallet"
+            except Refused:
+                pass
         conn.execute(
             update(parking_sessions)
             .where(parking_sessions.c.id == previous.id)
-            .values(status="closed", exited_at=moment, amount=amount, paid_by="owed")
+            .values(
+                status="closed",
+                exited_at=moment,
+                amount=amount,
+                paid_by=paid_by if amount else None,
+                transaction_id=transaction_id,
+            )
         )
         _review(
             conn,
@@ -458,7 +470,7 @@ def enter(
             plate=key,
             session_id=previous.id,
             lane=lane,
-            note=f"entered again while inside; rule {rule.action.value}, {amount} owed",
+            note=f"entered again while inside; rule {rule.action.value}, {amount} {paid_by}",
         )
         answer["already_inside"] = previous.id
     day = moment.astimezone(ctx.estate.zone).date()
@@ -589,9 +601,9 @@ def leave(
     """
     key = plate_key(plate)
     moment = _moment(ctx, at)
-    if (tariff_version is None) != (amount is None):
+    if tariff_version is not None and amount is None:
         raise InvalidRequest(
-            "a decision record has both tariff_version and amount", code="invalid_record"
+            "a decision record names the amount the gate charged", code="invalid_record"
         )
     session = _inside(conn, key)
     answer: dict[str, Any] = {"plate": key, "lane": lane, "match": match}
@@ -603,21 +615,26 @@ def leave(
     unit = _unit_code(conn, session.unit_id)
     tariff_kind = TariffKind.VISITOR if session.kind == "visitor" else TariffKind.RESIDENT
     review_note = ""
+    tariff: ParkingTariff | None = None
     if tariff_version is not None:
-        recorded_kind, tariff = tariff_by_version(conn, tariff_version)
-        if recorded_kind is not tariff_kind:
-            raise InvalidRequest(
-                f"tariff {tariff_version} is a {recorded_kind.value} tariff, "
-                f"the stay is a {tariff_kind.value} stay",
-                code="invalid_record",
+        recorded_kind, recorded = tariff_by_version(conn, tariff_version)
+        if recorded_kind is tariff_kind:
+            tariff = recorded
+        else:
+            # The car has left on the gate's word: honour it, and show it to a manager.
+            review_note = (
+                f"the gate priced a {recorded_kind.value} stay with {tariff_version}, "
+                f"the server has a {tariff_kind.value} stay"
             )
-    else:
+    elif amount is not None:
+        review_note = "the gate charged without naming its tariff version"
+    if tariff is None:
         tariff = current_tariff(conn, tariff_kind, moment)
     server_amount, to_review = _due(conn, ctx, session, tariff, moment, rule_book)
     if to_review:
-        review_note = "the pass ended during the stay"
+        review_note = review_note or "the pass ended during the stay"
     charged = server_amount if amount is None else amount
-    if amount is not None and amount != server_amount:
+    if amount is not None and amount != server_amount and not review_note:
         review_note = (
             f"the gate charged {amount} under {tariff.version}, the server makes it {server_amount}"
         )
@@ -648,6 +665,10 @@ def leave(
             )
         elif method == "ticket":
             review_note = review_note or "left with a ticket to pay later"
+        elif amount is not None:
+            # The gate let the car out on a record this server cannot settle: owed.
+            method = "owed"
+            review_note = review_note or f"left owing {charged} ({paid_by or 'no payment'})"
         else:
             answer.update(
                 allowed=False,

@@ -302,14 +302,15 @@ class Lane:
             "at": at,
             "match": "fuzzy" if verdict.match == "fuzzy" else "exact",
         }
-        if verdict.tariff_version is not None:
-            upload.update(
-                tariff_version=verdict.tariff_version,
-                amount=verdict.due,
-                paid_by=paid_by if paid_by in ("wallet", "qr", "guard", "ticket") else None,
-            )
-            if paid_by == "qr" and self.gate.payments is not None:
-                upload["provider"] = self.gate.payments.name
+        # The decision record: what the gate charged, how, under which tariff version
+        # (none for an exit without an entry, which the manager's rule priced).
+        upload.update(
+            tariff_version=verdict.tariff_version,
+            amount=verdict.due,
+            paid_by=paid_by if paid_by in ("wallet", "qr", "guard", "ticket") else None,
+        )
+        if paid_by == "qr" and self.gate.payments is not None:
+            upload["provider"] = self.gate.payments.name
         self.pending = None
         return self._open_for(record, "/v1/parking/exits", upload, now, verdict.plate, verdict.due)
 

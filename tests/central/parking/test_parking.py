@@ -331,3 +331,40 @@ def test_a_wallet_that_cannot_pay_is_told_once_and_the_pass_lapses(
     assert report.as_dict()["lapsed"] == 1
     with db.read() as conn:
         assert conn.execute(select(parking_passes.c.status)).scalar_one() == "lapsed"
+
+
+def test_a_gate_record_the_server_cannot_settle_is_honoured_and_reviewed(
+    client: TestClient, db: Database, manager: dict[str, str]
+) -> None:
+    """The gate let a car out on its word; the server closes the stay, never refuses it."""
+    setup(client, db, manager)
+    enter(db, "粤C99999", T0)
+    # The gate thought it a resident's car (its snapshot was older than a deregistration).
+    out = leave(
+        db, "粤C99999", T0 + timedelta(hours=1), tariff_version="r1", amount=500, paid_by="wallet"
+    )
+    assert out["allowed"]
+    assert out["paid_by"] == "owed"
+    assert out["review"]
+    with db.read() as conn:
+        assert service.cars_inside(conn) == []
+        notes = [r["note"] for r in service.open_reviews(conn)]
+    assert "resident stay with r1" in notes[0]
+
+
+def test_already_inside_charged_the_maximum(
+    client: TestClient, db: Database, manager: dict[str, str]
+) -> None:
+    setup(client, db, manager)
+    top_up(client, manager, 10_000)
+    rules = {"rules": {"already_inside": {"action": "charge_maximum", "maximum": 3000}}}
+    answer = client.put("/v1/parking/rules", json=rules, headers={**manager, **key()})
+    assert answer.status_code == 200, answer.text
+    first = enter(db, "沪A12345", T0)
+    again = enter(db, "沪A12345", T0 + timedelta(hours=1))
+    assert again["already_inside"] == first["session_id"]
+    assert balance(db) == 7000
+    assert client.get("/v1/parking/rules", headers=manager).json()["rules"]["already_inside"] == {
+        "action": "charge_maximum",
+        "maximum": 3000,
+    }
