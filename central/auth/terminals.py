@@ -1,10 +1,11 @@
 """The seam where terminal request signatures plug in.
 
 A terminal proves itself by signing each request (method, path, timestamp,
-nonce, body digest) with its own Ed25519 key, in the spirit of RFC 9421. The
-provisioning issue supplies a :class:`TerminalVerifier` that checks those
-headers against the terminal registry; until then no terminal is enrolled and
-every terminal request is refused.
+nonce, body digest) with its own Ed25519 key, in the spirit of RFC 9421 (the
+wire format is :mod:`domain.signing`). The app's default :class:`TerminalVerifier`
+is :class:`central.terminals.verify.SignedRequestVerifier`, which checks those
+headers against the terminal registry; ``no_terminals_enrolled`` refuses every
+terminal request (for a server that admits no terminals).
 """
 
 from __future__ import annotations
