@@ -118,11 +118,13 @@ def upload(
 def journal_head(
     terminal_id: str, db: Db, principal: Annotated[Principal, Depends(Readers)]
 ) -> dict[str, Any]:
-    """The last entry of the terminal's journal the server holds."""
+    """The last entry of the terminal's journal the server holds, how many of its
+    entries were rejected, and how many incidents (suspected tampering) it has."""
     _own(principal, terminal_id)
     with db.read() as conn:
         seq, digest = service.head(conn, terminal_id)
-    return {"terminal_id": terminal_id, "head_seq": seq, "head_hash": digest}
+        numbers = service.counts(conn, terminal_id)
+    return {"terminal_id": terminal_id, "head_seq": seq, "head_hash": digest, **numbers}
 
 
 @router.get("/{terminal_id}/journal/incidents", responses=Responses)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central.db.types import utcnow
@@ -403,6 +403,24 @@ def head(conn: Connection, terminal_id: str) -> tuple[int, str]:
         )
     ).first()
     return (0, dj.GENESIS_HASH) if row is None else (int(row.last_seq), str(row.last_hash))
+
+
+def counts(conn: Connection, terminal_id: str) -> dict[str, int]:
+    """How many of the terminal's entries the server rejected, and how many incidents."""
+    rejected = conn.execute(
+        select(func.count())
+        .select_from(journal_entries)
+        .where(
+            journal_entries.c.terminal_id == terminal_id,
+            journal_entries.c.verdict == "rejected",
+        )
+    ).scalar_one()
+    seen = conn.execute(
+        select(func.count())
+        .select_from(journal_incidents)
+        .where(journal_incidents.c.terminal_id == terminal_id)
+    ).scalar_one()
+    return {"rejected": int(rejected), "incidents": int(seen)}
 
 
 def incidents(conn: Connection, terminal_id: str) -> list[dict[str, Any]]:

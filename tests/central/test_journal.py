@@ -38,7 +38,13 @@ def test_upload_report_and_incidents(
     assert support.ledger_count(db, tid) == {1: 1, 2: 1}
     assert support.balance(db, f"cash_box:{tid}") == -3000
     head = client.get(f"/v1/terminals/{tid}/journal/head", headers=manager).json()
-    assert head["head_seq"] == 4
+    assert head == {
+        "terminal_id": tid,
+        "head_seq": 4,
+        "head_hash": head["head_hash"],
+        "rejected": 1,
+        "incidents": 0,
+    }
     today = datetime.now(UTC).astimezone(ZoneInfo(ESTATE.timezone)).date().isoformat()
     day = client.get(
         f"/v1/terminals/{tid}/journal/report", params={"day": today}, headers=manager
