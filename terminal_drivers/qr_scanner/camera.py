@@ -53,6 +53,10 @@ class VideoCaptureSource:
         if isinstance(target, int):
             self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
             self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if not self.is_file:
+            # A live camera queues frames while the loop serves other readers; keep
+            # one, so a code is decoded from the frame of now, not of a second ago.
+            self._capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
 
     def read(self) -> tuple[bool, Any]:
         ok, frame = self._capture.read()
