@@ -227,11 +227,16 @@ def add_holiday(
 
 @router.post("/readings")
 def post_readings(
-    body: ReadingsIn, service: Service, principal: Annotated[Principal, Depends(MeterRoles)]
+    body: ReadingsIn,
+    service: Service,
+    principal: Annotated[Principal, Depends(MeterRoles)],
+    answer: Literal["full", "brief"] = "full",
 ) -> JSONResponse:
     """A batch of readings: each gets a verdict; the answer carries commands for these meters.
 
     Idempotent per meter and reading time, so a meter may resend a batch freely.
+    ``answer=brief`` lists only the readings that were not charged (a gateway
+    sending thousands needs the counts and the exceptions, not every receipt).
     """
     parsed: list[Reading] = []
     bad: list[dict[str, Any]] = []
@@ -252,7 +257,9 @@ def post_readings(
     return JSONResponse(
         {
             "counts": counts,
-            "results": [v.to_json() for v in result.verdicts],
+            "results": [
+                v.to_json() for v in result.verdicts if answer == "full" or v.verdict != "charged"
+            ],
             "malformed": bad,
             "commands": [c.to_json() for c in commands],
             "server_time": utcnow().isoformat(),
