@@ -91,6 +91,7 @@ def main() -> int:
     strong: list[float] = []
     refused = 0
     by_reason: dict[str, list[float]] = {}
+    cpu_used: list[float] = []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         journal = Journal(Path(tmp) / "journal.sqlite3", Identity.generate("gate-bench"))
@@ -112,9 +113,11 @@ def main() -> int:
                 lane.camera = lambda feed=feed: next(feed, None)  # type: ignore[misc]
                 sim.set_input(1, True)
                 events = []
+                cpu = time.process_time()
                 deadline = time.monotonic() + 10
                 while lane.state in (State.IDLE, State.READING) and time.monotonic() < deadline:
                     events += gate.step()
+                cpu_used.append(time.process_time() - cpu)
                 opened = [e for e in events if e.kind == "opened"]
                 if opened and opened[0].record.get("kind") == "pass":
                     latency = opened[0].latency_s or 0.0
@@ -152,6 +155,10 @@ def main() -> int:
             f"  {reason}: {len(values)} vehicles, p50 {percentile(values, 50) * 1000:.0f} ms, "
             f"max {max(values) * 1000:.0f} ms"
         )
+    print(
+        f"CPU seconds per vehicle (all threads): p50 {percentile(cpu_used, 50):.3f}, "
+        f"p95 {percentile(cpu_used, 95):.3f}"
+    )
     print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f}")
     return 0
 
