@@ -418,3 +418,36 @@ def shared_area(
         unit = code.split(":")[1]
         totals[unit] = totals.get(unit, 0) - amount
     return [{"unit": unit, "charged": total} for unit, total in sorted(totals.items())]
+
+
+@router.get("/days-left")
+def days_left(
+    db: Db, principal: Annotated[Principal, Depends(ReadRoles)], unit: str
+) -> list[dict[str, Any]]:
+    """Each utility wallet of a unit: balance, average daily usage charged over the last
+    week, and the days that leaves (null when nothing was used)."""
+    from central.db.schema import accounts
+    from central.metering.notify import daily_usage
+    from domain.wallets import UTILITIES, Purpose, wallet_code
+
+    out = []
+    with db.read() as conn:
+        for utility in UTILITIES:
+            row = conn.execute(
+                select(accounts.c.id, accounts.c.balance, accounts.c.held).where(
+                    accounts.c.code == wallet_code(unit, Purpose(utility))
+                )
+            ).first()
+            if row is None:
+                continue
+            per_day = daily_usage(conn, row.id, utcnow())
+            available = row.balance - row.held
+            out.append(
+                {
+                    "utility": utility.value,
+                    "available": available,
+                    "daily_usage": per_day,
+                    "days_left": None if per_day <= 0 else max(0, available) // per_day,
+                }
+            )
+    return out

@@ -289,3 +289,10 @@ def test_restore_within_a_second_of_a_top_up(
         assert time.monotonic() - started < 1.0, "no restore within a second"
         time.sleep(0.02)
     assert [a for a, _ in commands(db, "E-9")] == ["cut", "restore"]
+
+
+def test_days_left(client: TestClient, manager: dict[str, str], db: Database) -> None:
+    answer = client.get("/v1/metering/days-left", params={"unit": "A-0101"}, headers=manager)
+    assert answer.status_code == 200
+    assert [r["utility"] for r in answer.json()] == ["electricity", "water", "gas"]
+    assert all(r["days_left"] is None for r in answer.json())  # nothing used yet
