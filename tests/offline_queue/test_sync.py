@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from central.db.database import Database
@@ -68,3 +70,24 @@ def test_restart_resumes(tmp_path: Path, journal: Journal, network: support.Netw
         result = SyncClient(again, SignedClient(again.identity, network), batch_size=3).sync_once()
         assert result.applied == 4
         assert result.duplicate == 0
+
+
+def test_a_background_sync_loop_beside_the_screen(
+    journal: Journal, network: support.Network, ledger: Database
+) -> None:
+    tid = journal.identity.terminal_id
+    sync = SyncClient(journal, SignedClient(journal.identity, network), batch_size=7)
+    stop = threading.Event()
+    loop = threading.Thread(target=sync.run, args=(stop,), kwargs={"idle_s": 0.01})
+    loop.start()
+    try:
+        for _ in range(40):
+            journal.append("top_up", support.cash(tid, 10))
+        deadline = time.monotonic() + 60
+        while journal.backlog() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        loop.join()
+    assert journal.backlog() == 0
+    assert support.ledger_count(ledger, tid) == {s: 1 for s in range(1, 41)}
