@@ -375,6 +375,17 @@ def receive(
             .values(last_seq=head_seq, last_hash=head_hash, updated_at=now)
         )
         lifecycle.journal_synced(conn, terminal_id, head_seq, now=now)
+        if log.isEnabledFor(logging.DEBUG):
+            for seq, v in applied.items():
+                log.debug(
+                    "journal entry",
+                    extra={
+                        "terminal": terminal_id,
+                        "seq": seq,
+                        "verdict": v.verdict,
+                        "transaction_id": v.transaction_id,
+                    },
+                )
         for seq, v in applied.items():
             if v.verdict == "rejected":
                 log.warning(
