@@ -44,6 +44,9 @@ WIDEN = 0.35
 # be taken for a coloured band rather than more plate.
 BAND_SATURATION = 50.0
 MIN_TEXT_HEIGHT = 8.0
+# The confidence kept by a reading of a line stacked on a line of the same height
+# when the two do not read as one two-line plate.
+HALF_ROW_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ def trim_band(crop: np.ndarray) -> np.ndarray:
     if end - start < max(2, w // 30) or end > w // 4:
         return crop
     return crop[:, end:]
+
+
+def _same_height(a: TextLine, b: TextLine) -> bool:
+    """Rows of one plate share a character height; a state name or city line is smaller."""
+    return 0.6 < a.size[1] / b.size[1] < 1.7
 
 
 def _extends(longer: str, shorter: str) -> bool:
@@ -200,6 +208,7 @@ class PlateReader:
         wide_reads = both[len(lines) :]
         found: list[Reading] = []
         in_pairs: set[int] = set()
+        half_rows: set[int] = set()
         for i, top in enumerate(lines):
             for j, bottom in enumerate(lines):
                 if i != j and _stacked(top, bottom):
@@ -210,12 +219,18 @@ class PlateReader:
                     if reading is not None:
                         found.append(reading)
                         in_pairs.update((i, j))
+                    elif _same_height(top, bottom):
+                        half_rows.update((i, j))
         for i, (line, read) in enumerate(zip(lines, reads, strict=True)):
             if i in in_pairs:
                 continue
             narrow = self._to_reading(read, line.box())
             wider = self._to_reading(wide_reads[i], line.widened(WIDEN).box())
             reading = self._narrow_or_wide(narrow, wider, crops[i], wide[i])
+            if reading is not None and i in half_rows:
+                # Maybe one row of a two-line plate whose other row was misread:
+                # never enough to act on by itself.
+                reading = replace(reading, confidence=reading.confidence * HALF_ROW_FACTOR)
             if reading is not None:
                 found.append(reading)
         return _dedupe(found)
