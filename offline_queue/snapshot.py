@@ -79,6 +79,20 @@ class Snapshot:
         value = self.data.get("balances", {}).get(unit, {}).get(purpose)
         return None if value is None else int(value)
 
+    def parking_pass(self, plate: str, day: str) -> dict[str, Any] | None:
+        """The pass valid on ``day`` (ISO) for this plate, or for any plate of its unit.
+
+        A plate is a low-assurance credential: the gate app decides what a match may
+        open; this only finds the pass."""
+        held = self.data.get("passes", {})
+        found = held.get(self.credential_hash("plate", plate))
+        unit = self.unit_of(self.credential_hash("plate", plate))
+        if found is None and unit is not None:
+            found = held.get(f"unit:{unit}")
+        if found is not None and found["valid_from"] <= day <= found["valid_until"]:
+            return dict(found)
+        return None
+
 
 def merge(held: dict[str, Any] | None, change: dict[str, Any]) -> dict[str, Any]:
     """Apply a snapshot (complete or a change) to the one held."""

@@ -11,6 +11,7 @@ mapped to unit codes; balances are of the wallets this kind of terminal serves.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from datetime import UTC, datetime
@@ -22,8 +23,11 @@ from central.db.schema import accounts, credentials, postings, transactions, uni
 from central.db.types import utcnow
 from central.errors import NotFound
 from central.estate.settings import Estate
+from central.facilities.tables import facilities
+from central.facilities.tables import passes as facility_passes
 from central.journal import service
 from central.journal.tables import journal_snapshot_keys
+from central.parking.tables import parking_passes, parking_tariffs
 from central.terminals import config as terminal_config
 from central.terminals.tables import terminals
 from domain import journal as dj
@@ -107,6 +111,7 @@ def build(conn: Connection, *, terminal_id: str, since: int, estate: Estate) -> 
         else:
             revoked.append(digest)
 
+    passes, tariffs = _passes_and_tariffs(conn, terminal.terminal_type, key, estate)
     config_version, config = terminal_config.latest(conn, terminal_id)
     head_seq, _ = service.head(conn, terminal_id)
     return {
@@ -124,7 +129,94 @@ def build(conn: Connection, *, terminal_id: str, since: int, estate: Estate) -> 
         "revoked": sorted(revoked),
         "balances": balances,
         "fees": config.get("fees", {}),
-        "passes": config.get("passes", {}),
+        # Sent whole every time (they are few): a pull replaces what was held.
+        "passes": passes,
+        "tariffs": tariffs,
         "config_version": config_version,
         "offline_limits": config.get("offline_limits", {}),
     }
+
+
+def _passes_and_tariffs(
+    conn: Connection, terminal_type: str, key: str, estate: Estate
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a gate or a turnstile decides on: passes valid today or later, and prices.
+
+    A gate gets parking passes keyed by the plate's keyed hash (or ``unit:<code>``
+    for a pass valid for any plate of the unit) and the parking tariffs in force;
+    a turnstile gets the facilities' prices and hours and their passes by unit.
+    """
+    today = datetime.now(estate.zone).date().isoformat()
+    passes: dict[str, Any] = {}
+    tariffs: dict[str, Any] = {}
+    if terminal_type == "gate":
+        rows = conn.execute(
+            select(
+                parking_passes.c.plate,
+                parking_passes.c.period,
+                parking_passes.c.valid_from,
+                parking_passes.c.valid_until,
+                units.c.code.label("unit"),
+            )
+            .join(units, units.c.id == parking_passes.c.unit_id)
+            .where(parking_passes.c.status == "active", parking_passes.c.valid_until >= today)
+        )
+        for p in rows:
+            plate = p.plate
+            name = f"unit:{p.unit}" if plate is None else dj.credential_hash(key, "plate", plate)
+            passes[name] = {
+                "unit": p.unit,
+                "period": p.period,
+                "valid_from": p.valid_from,
+                "valid_until": p.valid_until,
+            }
+        for t in conn.execute(
+            select(
+                parking_tariffs.c.version,
+                parking_tariffs.c.kind,
+                parking_tariffs.c.spec,
+                parking_tariffs.c.effective_from,
+            ).order_by(parking_tariffs.c.effective_from)
+        ):
+            # Every version, oldest first: the terminal prices by the one in force.
+            tariffs.setdefault(t.kind, []).append(
+                {
+                    "version": t.version,
+                    "effective_from": t.effective_from.isoformat(),
+                    "spec": json.loads(t.spec),
+                }
+            )
+    elif terminal_type == "turnstile":
+        for f in conn.execute(select(facilities)):
+            tariffs[f.code] = {
+                "kind": f.kind,
+                "pricing": f.pricing,
+                "price": str(f.price),
+                "rate_per_minute": None if f.rate_per_minute is None else str(f.rate_per_minute),
+                "max_minutes": f.max_minutes,
+                "minimum_minutes": f.minimum_minutes,
+                "hours": json.loads(f.hours),
+                "allow_low_assurance": bool(f.allow_low_assurance),
+            }
+        rows = conn.execute(
+            select(
+                facility_passes.c.id,
+                facility_passes.c.valid_from,
+                facility_passes.c.valid_until,
+                facility_passes.c.visits_left,
+                facilities.c.code.label("facility"),
+                units.c.code.label("unit"),
+            )
+            .join(facilities, facilities.c.id == facility_passes.c.facility_id)
+            .join(units, units.c.id == facility_passes.c.unit_id)
+            .where(facility_passes.c.valid_until >= today)
+        )
+        for p in rows:
+            passes[p.id] = {
+                "unit": p.unit,
+                "facility": p.facility,
+                "valid_from": p.valid_from,
+                "valid_until": p.valid_until,
+                "visits_left": p.visits_left,
+            }
+    return passes, tariffs

@@ -17,6 +17,7 @@ from central.estate import registry
 from central.terminals import config as terminal_config
 from domain import journal as dj
 from offline_queue import authorise
+from offline_queue.client import SignedClient
 from offline_queue.identity import Identity
 from offline_queue.journal import Journal
 from offline_queue.snapshot import Snapshot, SnapshotStore
@@ -178,3 +179,33 @@ def test_partition_terminal_works_within_limits_and_converges(
     again = SnapshotStore(journal).pull(sync.client)
     assert again.journal_head == 6
     assert again.available("A-0101", "services") == before - 6000
+
+
+def test_a_gate_snapshot_holds_parking_passes_and_tariffs(
+    tmp_path: Path, ledger: Database, network: support.Network
+) -> None:
+    from central.estate.settings import load
+    from central.ledger.operations import Context, top_up
+    from central.parking import service as parking
+
+    gate = support.enrol(ledger, terminal_type="gate", location="North gate")
+    with ledger.write() as conn:
+        registry.add_credential(conn, unit="A-0102", kind="plate", value="沪A-12345")
+        estate = load(conn)
+        ctx = Context(estate=estate, idempotency_key="pass-topup", actor="staff:boss")
+        top_up(
+            conn, ctx, unit="A-0102", purpose="parking", amount=50_000, currency="CNY",
+            method="staff_desk",
+        )  # fmt: skip
+        ctx = Context(estate=estate, idempotency_key="pass-1", actor="staff:boss")
+        bought = parking.buy_pass(
+            conn, ctx, unit="A-0102", period="monthly", price=30_000, plate="沪A 12345"
+        )
+    with Journal(tmp_path / "gate.sqlite3", gate) as journal:
+        snap = SnapshotStore(journal).pull(SignedClient(gate, network))
+    assert set(snap.data["balances"]["A-0102"]) == {"parking"}  # a gate serves parking only
+    found = snap.parking_pass("沪A12345", bought["valid_from"])
+    assert found is not None
+    assert found["unit"] == "A-0102"
+    assert snap.parking_pass("沪A12345", "1999-01-01") is None
+    assert "沪A" not in json.dumps(snap.data, ensure_ascii=False)
