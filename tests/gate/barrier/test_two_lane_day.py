@@ -3,7 +3,8 @@
 Rendered plate frames (``lpr.render``) are the camera simulator's folders, read by
 the real plate reader; the arms are relays of the Modbus relay-board simulator; the
 loops are its inputs; the journal is the terminal's (``offline_queue``); the server
-is the real app on a fresh SQLite estate, its ledger checked at the end. One hour of
+is the real app on a fresh SQLite estate, reached by an enrolled gate terminal whose
+every request is signed (``SignedUplink``), its ledger checked at the end. One hour of
 the day the gate is offline while the manager changes the visitor tariff: the
 gate's price, under the version it used, is what the server books afterwards.
 """
@@ -30,17 +31,18 @@ from central.db.schema import accounts
 from central.estate import registry
 from central.parking.tables import parking_sessions
 from central.settings import Settings
-from gate.barrier.app import FrameCamera, lane_settings
+from gate.barrier.app import FrameCamera, SignedUplink, lane_settings
 from gate.barrier.book import ParkingBook
 from gate.barrier.controller import Event, GateController, State
 from gate.barrier.payments import SandboxProvider
 from lpr.capture import FolderSource
 from lpr.reader import PlateReader, ReaderSettings
 from lpr.render import vehicle_frames
-from offline_queue.identity import Identity
+from offline_queue.client import SignedClient
 from offline_queue.journal import Journal
 from terminal_drivers.relay_board.device import RelayBoard
 from tests.central.conftest import migrated_template, token_for  # noqa: F401
+from tests.offline_queue.support import Network, enrol
 
 PASS_CAR, RESIDENT_CAR, VISITOR, OFFLINE_VISITOR = "LTP9190", "APT8683", "NWN7A33", "RKD4F27"
 ENTRY_LOOP, EXIT_LOOP = 1, 5
@@ -62,21 +64,6 @@ def server(migrated_template: Path, tmp_path: Path) -> Iterator[tuple[TestClient
     with TestClient(create_app(Settings(database_url=url), db)) as client:
         yield client, db
     db.close()
-
-
-class ServerUplink:
-    """The server over HTTP, in process; ``online = False`` is the network down."""
-
-    def __init__(self, client: TestClient, headers: dict[str, str]) -> None:
-        self.client, self.headers, self.online = client, headers, True
-
-    def submit(self, path: str, body: dict[str, Any], key: str) -> dict[str, Any] | None:
-        if not self.online:
-            return None
-        answer = self.client.post(path, json=body, headers={**self.headers, "Idempotency-Key": key})
-        assert answer.status_code == 200, answer.text
-        result: dict[str, Any] = answer.json()
-        return result
 
 
 def render(folder: Path, plate: str, seed: int) -> Path:
@@ -161,18 +148,22 @@ def test_a_day_at_a_two_lane_gate(
             "start": (start - timedelta(days=2)).date().isoformat(),
         },
     )
-    snapshot = client.get("/v1/parking/snapshot?terminal=gate-1", headers=manager).json()
+    # The gate is an enrolled terminal: every request signed with its key.
+    identity = enrol(db, terminal_type="gate", location="North gate")
+    network = Network(client)
+    signed = SignedClient(identity, network)
+    snapshot = signed.call("GET", "/v1/parking/snapshot").json()
     assert PASS_CAR not in str(snapshot)  # plates travel as keyed hashes only
 
     # The gate: relay-board simulator, journal, rendered camera feeds, the real reader.
     board = RelayBoard.open("sim://relay-board")
     sim = board.transport.simulator  # type: ignore[attr-defined]
-    journal = Journal(tmp_path / "journal.sqlite3", Identity.generate("gate-1"))
-    uplink = ServerUplink(client, manager)
+    journal = Journal(tmp_path / "journal.sqlite3", identity)
+    uplink = SignedUplink(signed)
     sandbox = SandboxProvider()
     clock = [start]
     gate = GateController(
-        terminal_id="gate-1",
+        terminal_id=identity.terminal_id,
         board=board,
         reader=reader,
         book=ParkingBook(snapshot),
@@ -243,7 +234,7 @@ def test_a_day_at_a_two_lane_gate(
         assert wallet.record["paid_by"] == "wallet"
         assert wallet.amount == 1500  # 2 h 10 min: three started hours at 5.00
         # The offline hour: the network is down, the manager raises the visitor tariff.
-        uplink.online = False
+        network.up = False
         at(4 + 5 / 60)
         enter(OFFLINE_VISITOR)
         at(4.5)
@@ -262,7 +253,7 @@ def test_a_day_at_a_two_lane_gate(
         assert offline.record["tariff_version"] == "v1"
         assert len(gate.unsent) == 2
         at(5)
-        uplink.online = True
+        network.up = True
         assert gate.resend() == 2
         at(10)
         assert leave(PASS_CAR).record["paid_by"] == "pass"
@@ -296,5 +287,7 @@ def test_a_day_at_a_two_lane_gate(
     assert sessions[PASS_CAR].paid_by == "pass"
     assert balances["wallet:A-0101:parking"] == 40_000 - 30_000 - 1500
     assert balances["clearing:sandbox"] == -1000
-    assert balances["cash_box:guard.gate"] == -1000  # the guard's cash, to be counted
+    assert (
+        balances[f"cash_box:guard.{identity.terminal_id}"] == -1000
+    )  # the guard's cash, to be counted
     assert balances["revenue:parking"] == 30_000 + 1500 + 1000 + 1000
