@@ -116,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--dir", type=Path, default=None, help="where the files go")
+    parser.add_argument(
+        "--wallet",
+        default="services",
+        help="the wallet topped up (a utility wallet also wakes the metering worker, "
+        "which scans each utility top-up for debt and supply in the same server)",
+    )
     args = parser.parse_args(argv)
 
     from offline_queue.client import RequestsTransport, SignedClient
@@ -135,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.entries):
                 body = {
                     "unit": f"A-{i % 48:04d}",
-                    "wallet": "electricity",
+                    "wallet": args.wallet,
                     "amount": 500,
                     "currency": "CNY",
                     "method": "cash",
@@ -177,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             assert journal.backlog() == 0
             load = os.getloadavg()[0]
             print(
-                f"sync ({args.entries} entries in {result.batches} batches of {args.batch}, "
+                f"sync ({args.entries} {args.wallet} top-ups in {result.batches} batches of "
+                f"{args.batch}, "
                 f"server on SQLite in its own process): {elapsed:.2f} s, "
                 f"{args.entries / elapsed:,.0f} entries/s (load average {load:.1f} on "
                 f"{os.cpu_count()} cores)"
