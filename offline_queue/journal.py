@@ -317,10 +317,22 @@ class Journal:
                     f"the server holds entries up to {head_seq} but this journal ends at "
                     f"{local_head}: this journal lost entries (restored from an old copy?)"
                 )
-            self.set_meta("synced_seq", str(max(head_seq, self.synced_seq)))
-            self.set_meta("last_sync_ms", str(now_ms))
+            if head_seq < self.synced_seq:
+                # The server holds less than it did (restored from a backup?): its head is
+                # the truth, so what it lost is sent again (the ledger's keys still stop
+                # anything it kept from landing twice).
+                log.warning(
+                    "server journal head went back",
+                    extra={
+                        "terminal": self.identity.terminal_id,
+                        "seq": head_seq,
+                        "was": self.synced_seq,
+                    },
+                )
+            self._set_meta("synced_seq", str(head_seq))
+            self._set_meta("last_sync_ms", str(now_ms))
             if blocked is not None:
-                self.set_meta("blocked", blocked)
+                self._set_meta("blocked", blocked)
             else:
                 conn.execute("DELETE FROM meta WHERE key = 'blocked'")
             conn.execute("DELETE FROM meta WHERE key = 'last_error'")

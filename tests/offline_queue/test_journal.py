@@ -76,3 +76,14 @@ def test_an_unknown_kind_is_refused(local: Journal) -> None:
     with pytest.raises(JournalError):
         local.append("free_money", {})
     assert local.head() == 0
+
+
+def test_the_servers_head_is_the_truth_even_backwards(local: Journal) -> None:
+    for _ in range(3):
+        local.append("note", {"text": "x"})
+    local.record_answer(head_seq=3, results=[{"seq": s, "verdict": "applied"} for s in (1, 2, 3)])
+    assert local.backlog() == 0
+    local.record_answer(head_seq=1, results=[])  # the server was restored from a backup
+    assert local.synced_seq == 1
+    assert [e.seq for e in local.unsent(10)] == [2, 3]
+    assert local.state_of(2) == "pending"
