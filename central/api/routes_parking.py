@@ -97,6 +97,13 @@ class ExitIn(BaseModel):
     provider: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,47}$")] = "sandbox"
 
 
+class ReversalIn(BaseModel):
+    plate: Plate
+    direction: Literal["entry", "exit"]
+    lane: Lane | None = None
+    at: AwareDatetime | None = None
+
+
 class RenewalIn(BaseModel):
     at: AwareDatetime | None = None
 
@@ -278,6 +285,33 @@ def leave(
         principal=principal,
         key=key,
         operation="parking.exit",
+        request=request,
+        status_code=200,
+        apply=apply,
+    )
+
+
+@router.post("/reversals")
+def reversed_out(
+    body: ReversalIn,
+    db: Db,
+    estate: EstateDep,
+    principal: Annotated[Principal, Depends(GateRoles)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """The arm went up and the car backed out: the manager's ``reversed_out`` rule cancels
+    the entry's session or raises it for review."""
+    request = body.model_dump(mode="json")
+
+    def apply(conn: Any) -> dict[str, Any]:
+        ctx = context(estate, principal, key or "")
+        return service.reversed_out(conn, ctx, **body.model_dump())
+
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="parking.reversal",
         request=request,
         status_code=200,
         apply=apply,

@@ -788,6 +788,51 @@ def _exit_without_entry(
     return answer
 
 
+def reversed_out(
+    conn: Connection,
+    ctx: Context,
+    *,
+    plate: str,
+    direction: str,
+    lane: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The arm went up and the car backed out of the lane instead of passing.
+
+    At an entry the manager's rule cancels the session the entry opened (the car
+    never came in) or leaves it for review; at an exit the car paid and is still
+    inside, which a manager reviews.
+    """
+    key = plate_key(plate)
+    moment = _moment(ctx, at)
+    rule = rules(conn)[Situation.REVERSED_OUT]
+    session = _inside(conn, key) if direction == "entry" else None
+    action = "review"
+    if session is not None and rule.action is RuleAction.CANCEL:
+        conn.execute(
+            update(parking_sessions)
+            .where(parking_sessions.c.id == session.id)
+            .values(status="cancelled", exited_at=moment, amount=0)
+        )
+        action = "cancelled"
+    else:
+        _review(
+            conn,
+            ctx,
+            situation=Situation.REVERSED_OUT,
+            plate=key,
+            session_id=None if session is None else session.id,
+            lane=lane,
+            note=f"reversed out of the {direction} lane",
+        )
+    return {
+        "plate": key,
+        "direction": direction,
+        "action": action,
+        "session_id": None if session is None else session.id,
+    }
+
+
 def quote(
     conn: Connection, ctx: Context, *, plate: str, at: datetime | None = None
 ) -> dict[str, Any]:

@@ -128,6 +128,7 @@ def lane_settings(lane: dict[str, Any]) -> LaneSettings:
         direction=lane["direction"],
         relay=int(lane["relay"]),
         loop_input=int(lane["loop_input"]),
+        passage_input=int(lane.get("passage_input", 0)),
         low_read=lane.get("low_read", "qr_ticket"),
         offline_unpaid=lane.get("offline_unpaid", "ticket"),
         max_read_s=float(lane.get("max_read_s", 2.5)),

@@ -233,11 +233,12 @@ class ParkingBook:
             return "wallet"
         return None
 
-    def settle(self, decision: ExitDecision, paid_by: str) -> None:
+    def settle(self, decision: ExitDecision, paid_by: str) -> Stay | None:
         """The car leaves: close its stay and spend the wallet's money in the local view."""
-        self.inside.pop(decision.plate, None)
+        stay = self.inside.pop(decision.plate, None)
         if paid_by == "wallet" and decision.unit is not None:
             self.wallets[decision.unit] = self.wallets.get(decision.unit, 0) - decision.due
+        return stay
 
     def paid_in_advance(self, read: str, at: datetime) -> bool:
         stay, _ = self.find_inside(read)

@@ -35,7 +35,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from gate.barrier.book import ExitDecision, ParkingBook
+from domain.parking import RuleAction, Situation
+from gate.barrier.book import ExitDecision, ParkingBook, Stay
 from gate.barrier.payments import PaymentProvider, PaymentRequest
 from lpr.matching import MatchKind
 from lpr.types import Reading
@@ -91,6 +92,9 @@ class LaneSettings:
     direction: Literal["entry", "exit"]
     relay: int
     loop_input: int  # input terminal, from 1
+    # A second loop past the arm: a car that cleared the first loop without reaching it
+    # backed out. 0 = not wired, and then a reversal cannot be told from a passage.
+    passage_input: int = 0
     max_read_s: float = 2.5
     close_delay_s: float = 0.5
     low_read: Literal["qr_ticket", "call_guard"] = "qr_ticket"
@@ -130,6 +134,9 @@ class Lane:
         self.pending: ExitDecision | None = None
         self.payment: PaymentRequest | None = None
         self.relay_on = False
+        self.passed = False  # the passage loop saw the vehicle since the arm went up
+        self.opened_for: tuple[str, str] | None = None  # (plate, direction) of the opening
+        self.settled: Stay | None = None  # the stay an exit closed, back if the car reverses
 
     # -- the arm -------------------------------------------------------------------------
 
@@ -147,8 +154,10 @@ class Lane:
 
     # -- one step ------------------------------------------------------------------------
 
-    def step(self, loop: bool, now: float) -> list[Event]:
+    def step(self, loop: bool, now: float, passage: bool = False) -> list[Event]:
         rising, falling = loop and not self.loop, self.loop and not loop
+        if passage and self.state is State.OPEN:
+            self.passed = True
         self.loop = loop
         if self.state is State.FIRE:
             return []
@@ -286,7 +295,7 @@ class Lane:
     def _let_out(
         self, verdict: ExitDecision, paid_by: str, now: float, reference: str | None = None
     ) -> list[Event]:
-        self.gate.book.settle(verdict, paid_by)
+        self.settled = self.gate.book.settle(verdict, paid_by)
         at = self.gate.wall().isoformat()
         record = {
             "direction": "exit",
@@ -354,6 +363,9 @@ class Lane:
         latency = None if self.triggered_real is None else time.perf_counter() - self.triggered_real
         self.triggered_real = None
         self.state, self.cleared_at, self.tailgated = State.OPEN, None, False
+        self.passed = False
+        direction = str(record.get("direction", ""))
+        self.opened_for = (plate, direction) if plate and direction else None
         if path is not None and upload is not None:
             self.gate.send(path, upload, int(_seq(entry)))
         return [
@@ -384,8 +396,40 @@ class Lane:
             and self.try_close(now)
         ):
             self.state, self.triggered_at = State.IDLE, 0.0
+            if self.settings.passage_input and self.opened_for and not self.passed:
+                events.extend(self._reversed(*self.opened_for))
+            self.opened_for = None
             events.append(Event(self.settings.lane, "closed"))
         return events
+
+    def _reversed(self, plate: str, direction: str) -> list[Event]:
+        """The arm went up and the car backed out instead of passing."""
+        book = self.gate.book
+        rule = book.rules[Situation.REVERSED_OUT]
+        at = self.gate.wall()
+        if direction == "entry" and rule.action is RuleAction.CANCEL:
+            book.inside.pop(plate, None)  # it never came in
+        if direction == "exit" and self.settled is not None:
+            # Paid and still inside: the grace period runs from now.
+            self.settled.paid_at = at
+            book.inside[plate] = self.settled
+        upload = {"plate": plate, "direction": direction, "lane": self.settings.lane}
+        upload["at"] = at.isoformat()
+        entry = self.gate.journal.append(
+            "note",
+            {
+                "event": "reversed_out",
+                "lane": self.settings.lane,
+                "plate": plate,
+                "direction": direction,
+                "rule": rule.action.value,
+                "upload": {"path": "/v1/parking/reversals", "body": upload},
+            },
+        )
+        self.gate.send("/v1/parking/reversals", upload, int(_seq(entry)))
+        return [
+            Event(self.settings.lane, "reversed_out", plate, f"backed out ({rule.action.value})")
+        ]
 
     def manual_open(self, *, guard: str, reason: str) -> list[Event]:
         reason = reason.strip()
@@ -470,7 +514,7 @@ class GateController:
         cursor = int(meta(UPLINK_CURSOR) or 0)
         queued = {seq for _, _, seq in self.unsent}
         for entry in entries(after=cursor):
-            upload = entry.body.get("upload") if entry.kind == "gate_open" else None
+            upload = entry.body.get("upload")
             if upload and entry.seq not in queued:
                 self.unsent.append((upload["path"], upload["body"], entry.seq))
         return len(self.unsent)
@@ -488,7 +532,7 @@ class GateController:
             self.fire_alarm = True
             for lane in self.lanes.values():
                 lane.raise_arm()
-                lane.state = State.FIRE
+                lane.state, lane.opened_for = State.FIRE, None
             self.journal.append("note", {"event": "fire_alarm", "at": self.wall().isoformat()})
             events.append(Event("*", "fire", None, "fire alarm: every arm raised"))
         elif not fire and self.fire_alarm:
@@ -500,5 +544,7 @@ class GateController:
                 lane.state, lane.cleared_at = State.OPEN, now
             events.append(Event("*", "fire_cleared"))
         for lane in self.lanes.values():
-            events.extend(lane.step(on(lane.settings.loop_input), now))
+            events.extend(
+                lane.step(on(lane.settings.loop_input), now, on(lane.settings.passage_input))
+            )
         return events

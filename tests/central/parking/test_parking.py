@@ -368,3 +368,24 @@ def test_already_inside_charged_the_maximum(
         "action": "charge_maximum",
         "maximum": 3000,
     }
+
+
+def test_a_car_that_backed_out_follows_the_rule(
+    client: TestClient, db: Database, manager: dict[str, str]
+) -> None:
+    setup(client, db, manager)
+    now = datetime.now(UTC)
+    enter(db, "粤C99999", now - timedelta(minutes=5))
+    body = {"plate": "粤C99999", "direction": "entry", "lane": "in-1"}
+    answer = client.post("/v1/parking/reversals", json=body, headers={**manager, **key()})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["action"] == "cancelled"
+    assert client.get("/v1/parking/inside", headers=manager).json() == []
+    rules = {"rules": {"reversed_out": {"action": "review"}}}
+    assert client.put("/v1/parking/rules", json=rules, headers={**manager, **key()}).is_success
+    enter(db, "粤C99999", now - timedelta(minutes=1))
+    answer = client.post("/v1/parking/reversals", json=body, headers={**manager, **key()})
+    assert answer.json()["action"] == "review"
+    assert len(client.get("/v1/parking/inside", headers=manager).json()) == 1
+    reviews = client.get("/v1/parking/reviews", headers=manager).json()
+    assert [r["situation"] for r in reviews] == ["reversed_out"]

@@ -123,8 +123,11 @@ class ScriptedReader:
         return [self.queue[lane].pop(0)] if self.queue[lane] else []
 
 
+PASSAGE_IN, PASSAGE_OUT = 2, 6
+
+
 class Scene:
-    def __init__(self, *, low_read: str = "qr_ticket") -> None:
+    def __init__(self, *, low_read: str = "qr_ticket", passage: bool = False) -> None:
         self.log: list[tuple[str, Any]] = []
         self.board = FakeBoard(self.log)
         self.journal = FakeJournal(self.log)
@@ -153,6 +156,7 @@ class Scene:
                     direction=direction,  # type: ignore[arg-type]
                     relay=number,
                     loop_input=loop,
+                    passage_input=(PASSAGE_IN if number == 1 else PASSAGE_OUT) if passage else 0,
                     low_read=low_read,  # type: ignore[arg-type]
                 ),
                 camera=lambda frame=frame: frame,  # type: ignore[misc]
@@ -426,3 +430,43 @@ def test_a_restarted_gate_tells_the_server_what_its_journal_holds(tmp_path: Path
     assert restarted.gate.journal.meta("parking_uplink_seq") == "2"  # type: ignore[attr-defined]
     restarted.gate.unsent.clear()
     assert restarted.gate.recover() == 0
+
+
+def test_a_car_that_backs_out_of_the_entry_never_came_in() -> None:
+    scene = Scene(passage=True)
+    scene.car(1, reading(RESIDENT_PLATE))
+    assert RESIDENT_PLATE in scene.book.inside
+    events = scene.drive_through(1)  # off the first loop, never onto the second
+    assert kinds(events) == ["reversed_out", "closed"]
+    assert RESIDENT_PLATE not in scene.book.inside  # the default rule cancels the entry
+    path, body, _ = scene.uplink.sent[-1]
+    assert path == "/v1/parking/reversals"
+    assert body["direction"] == "entry"
+    assert scene.journal.entries[-1][1]["event"] == "reversed_out"
+
+
+def test_a_car_that_passes_reaches_the_second_loop() -> None:
+    scene = Scene(passage=True)
+    scene.car(1, reading(RESIDENT_PLATE))
+    scene.board.inputs[PASSAGE_IN - 1] = True
+    scene.step()
+    scene.board.inputs[PASSAGE_IN - 1] = False
+    assert kinds(scene.drive_through(1)) == ["closed"]
+    assert RESIDENT_PLATE in scene.book.inside
+
+
+def test_a_car_that_paid_and_backs_out_of_the_exit_is_still_inside() -> None:
+    scene = Scene(passage=True)
+    scene.book.passes.clear()
+    scene.car(1, reading(RESIDENT_PLATE))
+    scene.board.inputs[PASSAGE_IN - 1] = True
+    scene.step()
+    scene.board.inputs[PASSAGE_IN - 1] = False
+    scene.drive_through(1)
+    scene.clock += timedelta(minutes=50)
+    assert scene.car(2, reading(RESIDENT_PLATE))[-1].amount == 500
+    assert kinds(scene.drive_through(2)) == ["reversed_out", "closed"]
+    assert scene.book.inside[RESIDENT_PLATE].paid_at == scene.clock
+    scene.clock += timedelta(minutes=10)  # inside the grace period
+    events = scene.car(2, reading(RESIDENT_PLATE))
+    assert events[-1].amount == 0
