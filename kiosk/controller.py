@@ -709,6 +709,8 @@ class KioskController:
                     self._say("note_returned")
                 self._touch()
             elif event.kind == BillEventKind.FAULT:
+                if event.code == "cassette_removed" and not self._view.cash_active:
+                    self._collect_cash()
                 self.devices.mark(BILL, False, event.detail or event.code)
                 self._set(notes_accepted=False)
                 self._say("cash_box_full" if event.code == "cassette_full" else "notes_unavailable")
@@ -732,6 +734,32 @@ class KioskController:
                 self._say("coins_unavailable")
             elif event.kind == CoinEventKind.EVENTS_LOST:
                 self.journal.append("cash_uncertain", {"device": COIN, "lost": event.code})
+
+    def _collect_cash(self) -> None:
+        """The cassette was pulled: close the cash-box period and print its count.
+
+        The back office counts the cassette and enters its count on the server;
+        any over or short is posted there against this count.
+        """
+        seq, counts = self.journal.collect_cash(BILL)
+        total = sum(amount * n for amount, n in counts.items())
+        currency = self.settings.currency
+        lines = [
+            "Cash collection",
+            f"Terminal {self.settings.terminal_id}",
+            f"Date     {self._local_time()}",
+        ]
+        for amount, n in sorted(counts.items()):
+            value = Money(amount * n, currency).format()
+            lines.append(f"{Money(amount, currency).format():>12} x {n:<4} {value:>14}")
+        lines.append(f"Total    {Money(total, currency).format()}")
+        log.info("cash box collected: %s", Money(total, currency).format())
+        self._set(cash_counts=())
+        printer = self.devices.printer
+        if printer is not None and self.devices.ok(PRINTER):
+            reference = f"{self.settings.terminal_id}-{seq:06d}"
+            result = printer.print_receipt(Receipt(reference, self.settings.estate_name, lines))
+            self.devices.mark(PRINTER, result.printed, result.reason)
 
     def _recover_open_sessions(self) -> None:
         for open_session in self.journal.open_sessions():

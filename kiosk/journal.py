@@ -236,14 +236,41 @@ class LocalJournal:
             for e in self._top_ups("state = 'pending' AND unit = ? AND wallet = ?", (unit, wallet))
         )
 
-    def cash_by_denomination(self) -> dict[int, int]:
+    def cash_by_denomination(self, device: str = "bill_acceptor") -> dict[int, int]:
+        """Notes (or coins) taken since the cash box was last collected, by denomination."""
         with self._lock:
-            rows = self._db.execute("SELECT body FROM entries WHERE kind = 'cash_in'").fetchall()
+            return self._counts_locked(device)
+
+    def _counts_locked(self, device: str) -> dict[int, int]:
+        rows = self._db.execute(
+            "SELECT body FROM entries WHERE kind = 'cash_in' AND seq > coalesce("
+            "(SELECT max(seq) FROM entries WHERE kind = 'cash_collection'), 0)"
+        ).fetchall()
         counts: dict[int, int] = {}
         for (body,) in rows:
-            amount = int(json.loads(body)["amount"])
-            counts[amount] = counts.get(amount, 0) + 1
+            data = json.loads(body)
+            if data.get("device") == device:
+                amount = int(data["amount"])
+                counts[amount] = counts.get(amount, 0) + 1
         return counts
+
+    def collect_cash(self, device: str = "bill_acceptor") -> tuple[int, dict[int, int]]:
+        """The cash box was pulled: close its period; (the entry's seq, the count)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                counts = self._counts_locked(device)
+                body = {
+                    "device": device,
+                    "counts": {str(k): v for k, v in sorted(counts.items())},
+                    "total": sum(k * v for k, v in counts.items()),
+                }
+                seq = self._insert("cash_collection", body, "")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return seq, counts
 
     def mark_applied(self, seq: int, *, transaction_id: str, balance_after: int) -> None:
         with self._lock:

@@ -255,3 +255,26 @@ def test_technician_mode_needs_the_pin(rig: Rig) -> None:
     kiosk.technician("2468")
     assert screen_of(kiosk) == Screen.TECHNICIAN
     assert {d.name for d in kiosk.view.devices} >= {"bill_acceptor", "printer"}
+
+
+def test_pulling_the_cassette_closes_the_period_and_prints_its_count(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    identify(kiosk, "B-0101")
+    kiosk.choose_wallet("electricity")
+    kiosk.start_cash()
+    for value in (20, 20, 50):
+        rig.bill_sim.insert(value=value)
+    rig.coin_sim.insert_coin(value=100)
+    until(kiosk, lambda: kiosk.view.inserted == 9100)
+    kiosk.finish()
+    kiosk.go_idle()
+    assert kiosk.journal.cash_by_denomination() == {2000: 2, 5000: 1}
+    rig.bill_sim.remove_cassette()
+    kiosk._next_health = 0
+    until(kiosk, lambda: "Cash collection" in (rig.printer_sim.receipts or [""])[-1])
+    count = rig.printer_sim.receipts[-1]
+    assert "20.00 CNY x 2" in count
+    assert "50.00 CNY x 1" in count
+    assert "Total    90.00 CNY" in count
+    assert kiosk.journal.cash_by_denomination() == {}
+    assert not kiosk.devices.ok("bill_acceptor")
