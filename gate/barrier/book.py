@@ -41,6 +41,8 @@ from lpr.matching import MatchKind, PlateRegistry
 from lpr.regions import CN_PROVINCES, DIGITS, LETTERS, normalise
 
 VARIANT_ALPHABET = LETTERS + DIGITS + CN_PROVINCES
+# Tickets avoid the look-alikes (0/O, 1/I) a guard might mistype.
+TICKET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 @dataclass
@@ -81,6 +83,8 @@ class ExitDecision:
 class ParkingBook:
     def __init__(self, snapshot: dict[str, Any]) -> None:
         self.inside: dict[str, Stay] = {}
+        # Visitors let in on a QR ticket after a read that could not be trusted.
+        self.tickets: dict[str, Stay] = {}
         self.load(snapshot)
 
     def load(self, snapshot: dict[str, Any]) -> None:
@@ -235,10 +239,28 @@ class ParkingBook:
 
     def settle(self, decision: ExitDecision, paid_by: str) -> Stay | None:
         """The car leaves: close its stay and spend the wallet's money in the local view."""
-        stay = self.inside.pop(decision.plate, None)
+        stay = self.inside.pop(decision.plate, None) or self.tickets.pop(decision.plate, None)
         if paid_by == "wallet" and decision.unit is not None:
             self.wallets[decision.unit] = self.wallets.get(decision.unit, 0) - decision.due
         return stay
+
+    def new_ticket(self, at: datetime, lane: str) -> str:
+        """A ticket for a visitor whose plate could not be read: its code is the stay's key
+        (and the plate the server knows the stay by)."""
+        code = "T" + "".join(secrets.choice(TICKET_ALPHABET) for _ in range(9))
+        self.tickets[code] = Stay(code, "visitor", None, None, at, lane)
+        return code
+
+    def exit_ticket(self, code: str, at: datetime) -> ExitDecision | None:
+        """What the visitor holding ticket ``code`` owes; None for a ticket not issued here."""
+        stay = self.tickets.get(code.strip().upper())
+        if stay is None:
+            return None
+        tariff = self.tariffs[TariffKind.VISITOR]
+        due = dp.due_at_exit(tariff, stay.entered_at, stay.paid_at, at, self.zone).amount
+        return ExitDecision(
+            stay.plate, "ticket", "visitor", None, due, tariff.version, self._pay_by(None, due)
+        )
 
     def paid_in_advance(self, read: str, at: datetime) -> bool:
         stay, _ = self.find_inside(read)

@@ -82,6 +82,7 @@ class State(Enum):
     READING = "reading"
     OPEN = "open"
     AWAIT_PAYMENT = "await_payment"
+    AWAIT_TICKET = "await_ticket"
     CALL_GUARD = "call_guard"
     FIRE = "fire"
 
@@ -175,7 +176,7 @@ class Lane:
             return self._open(rising, falling, now)
         if self.state is State.AWAIT_PAYMENT and loop and self.payment is not None:
             return self._poll_payment(now)
-        if self.state in (State.AWAIT_PAYMENT, State.CALL_GUARD) and not loop:
+        if self.state in (State.AWAIT_PAYMENT, State.AWAIT_TICKET, State.CALL_GUARD) and not loop:
             # The car backed away from the barrier: nothing charged, it is still inside.
             plate = self.pending.plate if self.pending else None
             self.gate.journal_note(self, "vehicle_left_lane", {"plate": plate})
@@ -242,7 +243,8 @@ class Lane:
         the guard."""
         lane = self.settings.lane
         if self.settings.direction == "entry" and self.settings.low_read == "qr_ticket":
-            ticket = f"T-{self.gate.terminal_id}-{int(self.gate.wall().timestamp() * 1000)}"
+            at = self.gate.wall()
+            ticket = self.gate.book.new_ticket(at, lane)
             record = {
                 "direction": "entry",
                 "plate": None,
@@ -250,10 +252,12 @@ class Lane:
                 "reason": reason,
                 "ticket": ticket,
                 "lane": lane,
-                "at": self.gate.wall().isoformat(),
+                "at": at.isoformat(),
                 "kind": "ticket",
             }
-            return self._open_for(record, None, None, now, None)
+            # The server knows the stay by its ticket code.
+            upload = {"plate": ticket, "lane": lane, "at": at.isoformat(), "match": "exact"}
+            return self._open_for(record, "/v1/parking/entries", upload, now, ticket)
         self.gate.journal.append(
             "entry_refused", {"lane": lane, "read": text, "reason": reason, "action": "call_guard"}
         )
@@ -263,9 +267,33 @@ class Lane:
     # -- exit ----------------------------------------------------------------------------
 
     def _exit(self, decision: Decision, now: float) -> list[Event]:
+        book = self.gate.book
         if not decision.actionable:
+            if book.tickets:
+                return self._ask_ticket(decision.text)
             return self._low_read(decision.text, now)
-        verdict = self.gate.book.exit(decision.text, self.gate.wall())
+        verdict = book.exit(decision.text, self.gate.wall())
+        if verdict.situation == Situation.EXIT_WITHOUT_ENTRY.value and book.tickets:
+            # No stay for this plate, but visitors came in on tickets: ask for one.
+            return self._ask_ticket(decision.text)
+        return self._settle_exit(verdict, now)
+
+    def _ask_ticket(self, read: str | None) -> list[Event]:
+        self.state, self.pending = State.AWAIT_TICKET, None
+        self.triggered_real = None
+        self.gate.journal_note(self, "ticket_asked", {"read": read})
+        return [Event(self.settings.lane, "await_ticket", read, "scan your ticket")]
+
+    def ticket(self, code: str) -> list[Event]:
+        """A ticket scanned at this exit (the lane's QR scanner, or typed by the guard)."""
+        if self.state is not State.AWAIT_TICKET:
+            return []
+        verdict = self.gate.book.exit_ticket(code, self.gate.wall())
+        if verdict is None:
+            return [Event(self.settings.lane, "refused", None, "not a ticket of this gate")]
+        return self._settle_exit(verdict, time.monotonic())
+
+    def _settle_exit(self, verdict: ExitDecision, now: float) -> list[Event]:
         if verdict.pay_by is None:
             self.pending = verdict
             self.state = State.AWAIT_PAYMENT
@@ -409,6 +437,7 @@ class Lane:
         at = self.gate.wall()
         if direction == "entry" and rule.action is RuleAction.CANCEL:
             book.inside.pop(plate, None)  # it never came in
+            book.tickets.pop(plate, None)
         if direction == "exit" and self.settled is not None:
             # Paid and still inside: the grace period runs from now.
             self.settled.paid_at = at

@@ -223,8 +223,23 @@ def test_one_character_off_gets_a_ticket_not_the_pass() -> None:
     scene = Scene(low_read="qr_ticket")
     events = scene.car(1, reading("沪A12346"))
     assert events[-1].record["kind"] == "ticket"
-    assert events[-1].record["ticket"].startswith("T-gate-1-")
+    ticket = events[-1].record["ticket"]
     assert scene.book.inside == {}  # no session on the pass
+    assert ticket in scene.book.tickets
+    scene.drive_through(1)
+    # At the exit the plate matches no stay: the driver is asked for the ticket.
+    scene.clock += timedelta(minutes=40)
+    events = scene.car(2, reading("沪A12346"))
+    assert kinds(events) == ["await_ticket"]
+    lane = scene.gate.lanes["exit-1"]
+    assert kinds(lane.ticket("TNOTMINE00")) == ["refused"]
+    events = lane.ticket(ticket.lower())
+    assert kinds(events) == ["await_payment"]
+    assert events[0].amount == 1000  # a visitor's stay of 40 minutes
+    assert lane.paid("guard")[-1].kind == "opened"
+    sent = [(path, body["plate"]) for path, body, _ in scene.uplink.sent]
+    assert sent == [("/v1/parking/entries", ticket), ("/v1/parking/exits", ticket)]
+    assert scene.book.tickets == {}
 
 
 def test_a_weak_read_never_opens_for_a_pass() -> None:
