@@ -55,6 +55,7 @@ class Refusal(StrEnum):
     NO_VISITS_LEFT = "no_visits_left"
     PASS_REQUIRED = "pass_required"
     CARD_REVOKED = "card_revoked"
+    QR_INVALID = "qr_invalid"  # forged, expired or replayed
     LOW_ASSURANCE_OVER_CAP = "low_assurance_over_cap"
     LOW_ASSURANCE_NOT_ALLOWED = "low_assurance_not_allowed"
     ANTI_PASSBACK = "anti_passback"
@@ -68,6 +69,7 @@ REFUSAL_TEXT: dict[Refusal, str] = {
     Refusal.NO_VISITS_LEFT: "No visits left on your pass",
     Refusal.PASS_REQUIRED: "Members only: a pass is needed",
     Refusal.CARD_REVOKED: "This card is blocked: please contact the management office",
+    Refusal.QR_INVALID: "This QR code is not valid now: refresh it in the app",
     Refusal.LOW_ASSURANCE_OVER_CAP: "This card's daily limit is reached: use your QR code",
     Refusal.LOW_ASSURANCE_NOT_ALLOWED: "This card is not accepted here: use your QR code",
     Refusal.ANTI_PASSBACK: "Already inside: one entry per pass until you leave",

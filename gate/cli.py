@@ -27,7 +27,13 @@ from domain import journal as dj
 from gate.turnstile.app import TurnstileApp
 from gate.turnstile.authoriser import Authoriser
 from gate.turnstile.config import ConfigError, TurnstileConfig, facility_from_json
-from gate.turnstile.controller import JournalLike, Outcome, TurnstileController, TurnstileSettings
+from gate.turnstile.controller import (
+    JournalLike,
+    Outcome,
+    QrVerifier,
+    TurnstileController,
+    TurnstileSettings,
+)
 from gate.turnstile.sources import QrSource, Source, UidSource
 from terminal_drivers.errors import DriverError
 
@@ -85,6 +91,20 @@ def _sources(readers: dict[str, str], prefix: str = "") -> list[Source]:
     return sources
 
 
+def qr_verifier(key_hex: str) -> QrVerifier | None:
+    """Residents' signed QR tokens, in the format of ``kiosk/tokens.py`` (which
+    belongs in ``domain/`` now that a second app uses it)."""
+    if not key_hex:
+        return None
+    from kiosk.tokens import QrTokenVerifier
+
+    try:
+        key = bytes.fromhex(key_hex)
+    except ValueError as err:
+        raise ConfigError(f"qr_token_key is not hex: {err}") from err
+    return QrTokenVerifier(key).verify
+
+
 def _print(outcome: Outcome) -> None:
     what = "passed" if outcome.passed else ("open" if outcome.allowed else "refused")
     extra = f" {outcome.amount} minor units" if outcome.amount else ""
@@ -117,7 +137,13 @@ def run(config_path: Path) -> int:
         pulse_s=float(relay.get("pulse_s", 0.3)),
         passage_timeout_s=float(relay.get("passage_timeout_s", 8.0)),
     )
-    controller = TurnstileController(settings, board=board, journal=journal, authoriser=authoriser)
+    controller = TurnstileController(
+        settings,
+        board=board,
+        journal=journal,
+        authoriser=authoriser,
+        qr_verifier=qr_verifier(config.qr_token_key),
+    )
     app = TurnstileApp(
         controller,
         _sources(config.readers),

@@ -32,6 +32,8 @@ class Credential:
     kind: str
     value: str
     low_assurance: bool = False
+    # Set when the credential names its unit itself (a verified QR token).
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,14 +121,17 @@ class Authoriser:
     # -- looking someone up ---------------------------------------------------------------
     def identify(self, credential: Credential, today: date) -> Holder | Refusal:
         digest = self.credential_hash(credential)
-        if digest in set(self.snapshot.get("revoked", ())):
-            return Refusal.CARD_REVOKED
-        known = self.snapshot.get("credentials", {}).get(digest)
-        if known is None:
-            # Unknown here is treated as revoked: a card the estate never issued
-            # (or revoked before the snapshot began) is not let in.
-            return Refusal.CARD_REVOKED
-        unit = str(known["unit"])
+        if credential.unit is not None:
+            unit = credential.unit  # its signature already said which unit
+        else:
+            if digest in set(self.snapshot.get("revoked", ())):
+                return Refusal.CARD_REVOKED
+            known = self.snapshot.get("credentials", {}).get(digest)
+            if known is None:
+                # Unknown here is treated as revoked: a card the estate never issued
+                # (or revoked before the snapshot began) is not let in.
+                return Refusal.CARD_REVOKED
+            unit = str(known["unit"])
         balance = int(self.snapshot.get("balances", {}).get(unit, {}).get("services", 0))
         available = balance - self._spent.by_unit.get(unit, 0)
         if not self.online:

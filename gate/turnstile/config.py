@@ -15,12 +15,16 @@
       "terminal_dir": "/var/lib/prepaid/terminal",
       "journal": "/var/lib/prepaid/turnstile-journal.sqlite3",
       "snapshot": "/var/lib/prepaid/snapshot.json",
-      "passback_timeout_s": 7200
+      "passback_timeout_s": 7200,
+      "qr_token_key": "<hex>"
     }
 
 The facility block is what ``GET /v1/facilities/{code}`` answers, so a
 technician can paste it; every reader is optional; ``exit_*`` readers are on
-the way out (a pass shown there may enter again).
+the way out (a pass shown there may enter again). With ``qr_token_key`` a QR
+code is a resident's signed token (``PPQ1.<unit>.<expiry>.<mac>``, the
+residents' app's format, verified as the kiosk does); without it a QR code is
+a credential looked up in the snapshot.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ class TurnstileConfig:
     journal: str = "turnstile-journal.sqlite3"
     snapshot: str = "snapshot.json"
     passback_timeout_s: float = 7200.0
+    qr_token_key: str = ""  # hex: the key residents' QR tokens are signed with
 
     @classmethod
     def load(cls, path: Path) -> TurnstileConfig:
@@ -97,6 +102,7 @@ class TurnstileConfig:
                 terminal_dir=str(data.get("terminal_dir", "")),
                 journal=str(data.get("journal", "turnstile-journal.sqlite3")),
                 snapshot=str(data.get("snapshot", "snapshot.json")),
+                qr_token_key=str(data.get("qr_token_key", "")),
                 # The facility block from the server carries it; a top-level value wins.
                 passback_timeout_s=float(
                     data.get("passback_timeout_s", data["facility"].get("passback_timeout_s", 7200))

@@ -39,6 +39,11 @@ class JournalLike(Protocol):
     def append(self, kind: str, body: dict[str, Any]) -> Any: ...
 
 
+# A resident's QR token in, ``(unit, "")`` or ``(None, reason)`` out (see
+# ``kiosk/tokens.py``, the format the residents' app shows).
+QrVerifier = Callable[[str, float], tuple[str | None, str]]
+
+
 class Board(Protocol):
     """``terminal_drivers.relay_board.RelayBoard`` as the turnstile uses it."""
 
@@ -91,6 +96,7 @@ class TurnstileController:
         journal: JournalLike,
         authoriser: Authoriser,
         now: Callable[[], datetime] | None = None,
+        qr_verifier: QrVerifier | None = None,
     ) -> None:
         if settings.facility.pricing is Pricing.PER_MINUTE:
             # A laundry machine or a club room runs a session (hold, then capture at
@@ -104,6 +110,7 @@ class TurnstileController:
         self.now = now or (lambda: datetime.now(zone))
         self.fire_alarm = False
         self.outcomes: list[Outcome] = []
+        self.qr_verifier = qr_verifier
 
     @property
     def facility(self) -> Facility:
@@ -144,6 +151,13 @@ class TurnstileController:
             return self._done(Outcome(True, False, "Fire alarm: the way is open"))
         local = self.now()
         today = local.date()
+        if credential.kind == "qr" and self.qr_verifier is not None:
+            # A resident's token: signed, short-lived, once per turnstile.
+            unit, why = self.qr_verifier(credential.value, local.timestamp())
+            if unit is None:
+                log.info("QR token refused: %s", why)
+                return self._refuse(Decision(False, Refusal.QR_INVALID), credential, None)
+            credential = Credential("qr-unit", unit, unit=unit)
         holder = self.authoriser.identify(credential, today)
         if isinstance(holder, Refusal):
             return self._refuse(Decision(False, holder), credential, None)

@@ -94,3 +94,12 @@ def test_the_facility_block_is_what_the_server_answers(tmp_path: Path) -> None:
     assert config.facility.low_assurance_daily_cap == 3000
     assert config.passback_timeout_s == 600
     assert config.facility.hours.to_spec() == served["hours"]
+
+
+def test_qr_token_key_must_be_hex() -> None:
+    from gate.cli import qr_verifier
+
+    assert qr_verifier("") is None
+    assert qr_verifier("00ff") is not None
+    with pytest.raises(ConfigError, match="hex"):
+        qr_verifier("not hex")

@@ -197,3 +197,26 @@ def test_card_source_assurance() -> None:
     assert not genuine.credential.low_assurance
     assert (uid_only.credential.value, uid_only.credential.low_assurance) == ("0A0B0C0D", True)
     assert nothing is None
+
+
+def test_residents_signed_qr_tokens(rig: Rig) -> None:
+    from kiosk.tokens import QrTokenVerifier, make_qr_token
+
+    key = b"estate qr key"
+    rig.controller.qr_verifier = QrTokenVerifier(key).verify
+    now = int(rig.clock[0].timestamp())
+    good = make_qr_token(key, "A-0101", now + 60)
+    rig.relay_sim.walk(1)
+    rig.qr_sim.scan(good)
+    entered = rig.until_outcome()
+    assert (entered.passed, entered.unit, entered.amount) == (True, "A-0101", 1500)
+    for token in (
+        good,  # a screenshot of the same token: replayed
+        make_qr_token(key, "A-0101", now - 1),  # expired
+        make_qr_token(b"another key", "A-0101", now + 60),  # forged
+    ):
+        time.sleep(0.25)
+        rig.qr_sim.scan(token)
+        refused = rig.until_outcome()
+        assert (refused.allowed, refused.reason) == (False, "qr_invalid")
+    assert rig.journal.kinds() == ["gate_open", "charge"] + ["entry_refused"] * 3
