@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from central.db.database import Database
-from central.db.schema import residents, transactions, units
+from central.db.schema import accounts, residents, transactions, units
 from central.errors import Refused
 from central.estate.settings import Estate
+from central.ledger import accounts as acc
 from central.ledger import operations as ops
 from central.ledger.operations import Context
 from central.metering.tables import notifications
@@ -133,15 +134,11 @@ def _notify(
 
 
 def _available(conn: Connection, unit: str) -> int:
-    from central.ledger import accounts as acc
-
     wallet = acc.wallet(conn, unit, WALLET)
     return wallet_available(conn, wallet.id)
 
 
 def wallet_available(conn: Connection, account_id: int) -> int:
-    from central.db.schema import accounts
-
     row = conn.execute(
         select(accounts.c.balance, accounts.c.held).where(accounts.c.id == account_id)
     ).one()

@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from central.db.schema import credentials, units
+from central.db.schema import accounts, credentials, units
 from central.errors import InvalidRequest, NotFound, Refused
 from central.estate.registry import normalise_credential
+from central.journal.snapshot import hash_key
 from central.ledger import accounts as acc
 from central.ledger import operations as ops
 from central.ledger.operations import Context
@@ -28,6 +29,7 @@ from central.parking.tables import (
     parking_settings,
     parking_tariffs,
 )
+from domain import journal as dj
 from domain import parking as dp
 from domain.parking import (
     DEFAULT_RULES,
@@ -901,10 +903,6 @@ def snapshot(conn: Connection, *, terminal_id: str, estate: Any, now: datetime) 
     journal's snapshot uses), never in clear; the tariffs in force now with their
     versions; the manager's rules; the active passes; the parking wallets.
     """
-    from central.db.schema import accounts
-    from central.journal.snapshot import hash_key
-    from domain import journal as dj
-
     key = hash_key(conn, terminal_id)
     plates = {
         dj.credential_hash(key, "plate", row.value): {"unit": row.unit}

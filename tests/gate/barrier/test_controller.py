@@ -485,3 +485,20 @@ def test_a_car_that_paid_and_backs_out_of_the_exit_is_still_inside() -> None:
     scene.clock += timedelta(minutes=10)  # inside the grace period
     events = scene.car(2, reading(RESIDENT_PLATE))
     assert events[-1].amount == 0
+
+
+def test_the_gate_prices_a_pass_that_ended_mid_stay_by_the_rule() -> None:
+    data = snapshot()
+    data["passes"][0]["valid_until"] = "2026-11-24"  # ends at midnight, Shanghai time
+    book = ParkingBook(data)
+    midnight = datetime(2026, 11, 25, tzinfo=book.zone)
+    assert book.enter(PASS_PLATE, MatchKind.EXACT, midnight - timedelta(hours=2), "in").kind == (
+        "pass"
+    )
+    decision = book.exit(PASS_PLATE, midnight + timedelta(minutes=90))
+    assert decision.situation == "pass_expired_mid_stay"
+    assert decision.due == 1000  # two started hours after the end, resident rate
+    assert decision.pay_by is None  # the wallet holds 500: the driver pays another way
+    data["rules"] = {"pass_expired_mid_stay": {"action": "charge_maximum", "maximum": 300}}
+    book.load(data)
+    assert book.exit(PASS_PLATE, midnight + timedelta(minutes=90)).pay_by == "wallet"
