@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from central.fees import cli as fees_cli
 from central.metering import cli as metering_cli
+from central.parking import cli as parking_cli
 from central.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--password", help="default PREPAID_STAFF_PASSWORD, else asked")
     fees_cli.add_parsers(sub)
     metering_cli.add_parsers(sub)
+    parking_cli.add_parsers(sub)
     return p
 
 
@@ -113,6 +115,7 @@ def main(argv: Sequence[str]) -> int:
             "fees": lambda s, a: fees_cli.fees_command(_open(s), a),
             "fund": lambda s, a: fees_cli.fund_command(lambda: _open(s), a),
             "meters": lambda s, a: metering_cli.command(lambda: _open(s), a),
+            "parking": lambda s, a: parking_cli.command(lambda: _open(s), a),
             "import": _import,
             "export": _export,
         }[args.action]
