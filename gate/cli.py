@@ -218,7 +218,7 @@ def demo_snapshot() -> dict[str, Any]:
         },
         "revoked": [h(DEMO_HASH_KEY, "card", "0A0B0C0D0E")],
         "balances": {"A-0101": {"services": 10_000}, "A-0102": {"services": 2_500}},
-        "facility_passes": {},
+        "passes": {},
         "offline_limits": {"per_transaction": 20_000, "per_credential_per_day": 50_000},
     }
 

@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from domain import journal as dj
-from domain.facilities import PassState, Refusal
+from domain.facilities import PassState, Refusal, pass_refusal
 
 
 @dataclass(frozen=True)
@@ -150,21 +150,47 @@ class Authoriser:
             credential_hash=digest,
             low_assurance=credential.low_assurance,
             available=max(available, 0),
-            pass_state=self._pass_of(unit),
+            pass_state=self._pass_of(unit, today),
             inside=inside,
             spent_today_low_assurance=self._spent.low_assurance_day.get((digest, today), 0),
         )
 
-    def _pass_of(self, unit: str) -> PassState | None:
-        raw = self.snapshot.get("facility_passes", {}).get(unit, {}).get(self.facility)
-        if raw is None:
-            return None
-        visits = raw.get("visits_left")
-        return PassState(
-            date.fromisoformat(raw["valid_from"]),
-            date.fromisoformat(raw["valid_until"]),
-            None if visits is None else int(visits) - self._visits_used.get(unit, 0),
-        )
+    def _pass_of(self, unit: str, today: date) -> PassState | None:
+        """The unit's pass here: a usable one (ending first) if any, else the latest.
+
+        The server's snapshot lists passes by id (``passes``: unit, facility, dates,
+        visits left); ``facility_passes`` (unit -> facility -> pass) is read too.
+        """
+        found: list[dict[str, Any]] = [
+            p
+            for p in self.snapshot.get("passes", {}).values()
+            if isinstance(p, dict) and p.get("unit") == unit and p.get("facility") == self.facility
+        ]
+        legacy = self.snapshot.get("facility_passes", {}).get(unit, {}).get(self.facility)
+        if legacy is not None:
+            found.append(legacy)
+        states = []
+        used = self._visits_used.get(unit, 0)
+        for raw in sorted(found, key=lambda p: str(p["valid_until"])):
+            visits = raw.get("visits_left")
+            states.append(
+                PassState(
+                    date.fromisoformat(str(raw["valid_from"])),
+                    date.fromisoformat(str(raw["valid_until"])),
+                    None if visits is None else int(visits),
+                )
+            )
+        usable = [s for s in states if pass_refusal(s, today) is None]
+        if usable and used:
+            # Visits used here since the snapshot: off the pass that would have served them.
+            first = usable[0]
+            if first.visits_left is not None:
+                usable[0] = PassState(first.valid_from, first.valid_until, first.visits_left - used)
+                if pass_refusal(usable[0], today) is not None:
+                    usable = usable[1:] or [usable[0]]
+        if usable:
+            return usable[0]
+        return states[-1] if states else None
 
     # -- what happened ---------------------------------------------------------------------
     def charged(self, holder: Holder, amount: int, today: date) -> None:

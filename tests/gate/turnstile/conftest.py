@@ -62,14 +62,29 @@ def snapshot(balances: dict[str, int] | None = None) -> dict[str, Any]:
             unit: {"services": amount}
             for unit, amount in (balances or {"A-0101": 10_000, "A-0102": 10_000}).items()
         },
-        "facility_passes": {
-            "B-0101": {
-                "gym": {
-                    "valid_from": "2026-11-01",
-                    "valid_until": "2026-11-30",
-                    "visits_left": None,
-                }
-            }
+        # As the server's snapshot lists them (central/journal/snapshot.py): by pass id.
+        "passes": {
+            "p-old": {
+                "unit": "B-0101",
+                "facility": "gym",
+                "valid_from": "2026-10-01",
+                "valid_until": "2026-10-31",
+                "visits_left": None,
+            },
+            "p-month": {
+                "unit": "B-0101",
+                "facility": "gym",
+                "valid_from": "2026-11-01",
+                "valid_until": "2026-11-30",
+                "visits_left": None,
+            },
+            "p-pool": {
+                "unit": "A-0101",
+                "facility": "pool",
+                "valid_from": "2026-11-01",
+                "valid_until": "2026-11-30",
+                "visits_left": 5,
+            },
         },
         "offline_limits": {
             "per_transaction": 2_000,

@@ -220,3 +220,27 @@ def test_residents_signed_qr_tokens(rig: Rig) -> None:
         refused = rig.until_outcome()
         assert (refused.allowed, refused.reason) == (False, "qr_invalid")
     assert rig.journal.kinds() == ["gate_open", "charge"] + ["entry_refused"] * 3
+
+
+def test_a_visits_pass_runs_out_then_the_price_applies(rig: Rig) -> None:
+    from tests.gate.turnstile.conftest import snapshot
+
+    data = snapshot()
+    data["passes"]["p-ten"] = {
+        "unit": "A-0101",
+        "facility": "gym",
+        "valid_from": "2026-11-01",
+        "valid_until": "2026-12-31",
+        "visits_left": 1,
+    }
+    rig.authoriser.load(data)
+    rig.relay_sim.walk(2)
+    rig.qr_sim.scan(QR_A)
+    first = rig.until_outcome()
+    assert (first.passed, first.method, first.amount) == (True, "pass", 0)
+    assert rig.controller.leave(Credential("qr", QR_A))
+    time.sleep(0.25)
+    rig.qr_sim.scan(QR_A)
+    second = rig.until_outcome()
+    # The pass's one visit is used (here, not yet in the snapshot): pay per use.
+    assert (second.passed, second.method, second.amount) == (True, "charge", 1500)
