@@ -54,6 +54,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vehicles", type=int, default=30)
     parser.add_argument("--region", default="br")
+    parser.add_argument(
+        "--single-pass",
+        action="store_true",
+        help="no second, finer detector pass on frames with nothing to act on",
+    )
     args = parser.parse_args()
     rng = random.Random(11)
     plates = [render.random_plate(args.region, rng) for _ in range(args.vehicles)]
@@ -83,7 +88,10 @@ def main() -> int:
         ],
         "tariffs": {"resident": spec, "visitor": spec},
     }
-    reader = PlateReader(ReaderSettings(region=args.region))
+    settings = ReaderSettings(region=args.region)
+    if args.single_pass:
+        settings = ReaderSettings(region=args.region, fine_budget=settings.fast_budget)
+    reader = PlateReader(settings)
     reader.warm_up()
     board = RelayBoard.open("sim://relay-board")
     sim = board.transport.simulator  # type: ignore[attr-defined]

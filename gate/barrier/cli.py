@@ -73,7 +73,10 @@ def run(config_path: Path) -> int:
         log.warning("snapshot not refreshed, using %s: %s", snapshot_path, err)
     book = ParkingBook(json.loads(snapshot_path.read_text(encoding="utf-8")))
     board = RelayBoard.open(config.relay_url, unit=config.relay_unit)
-    reader = PlateReader(ReaderSettings(region=config.region))
+    settings = ReaderSettings(region=config.region)
+    if not config.fine_pass:
+        settings = ReaderSettings(region=config.region, fine_budget=settings.fast_budget)
+    reader = PlateReader(settings)
     reader.warm_up()
     controller = GateController(
         terminal_id=config.terminal_id,
