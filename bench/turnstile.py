@@ -32,13 +32,17 @@ from bench.harness import median, percentile
 
 def snapshot(fobs: list[str], codes: list[str]) -> dict[str, Any]:
     from domain import journal as dj
+    from gate.turnstile.authoriser import normalise
 
     key = "42" * 32
     credentials = {}
     for n, fob in enumerate(fobs):
         credentials[dj.credential_hash(key, "card", fob)] = {"unit": f"U-{n}", "kind": "card"}
     for n, code in enumerate(codes):
-        credentials[dj.credential_hash(key, "qr", code)] = {"unit": f"U-{n}", "kind": "qr"}
+        credentials[dj.credential_hash(key, "qr", normalise(code))] = {
+            "unit": f"U-{n}",
+            "kind": "qr",
+        }
     return {
         "hash_key": key,
         "credentials": credentials,

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from domain import journal as dj
 from gate.turnstile.app import TurnstileApp
-from gate.turnstile.authoriser import Authoriser
+from gate.turnstile.authoriser import Authoriser, normalise
 from gate.turnstile.config import ConfigError, TurnstileConfig, facility_from_json
 from gate.turnstile.controller import (
     JournalLike,
@@ -116,15 +116,36 @@ def _print(outcome: Outcome) -> None:
     print(f"{outcome.unit or '-':8} {what:8} {outcome.message}{extra}{latency}", flush=True)
 
 
+def _initial_snapshot(config: TurnstileConfig, store: Any) -> dict[str, Any]:
+    """The snapshot held in the journal's file (encrypted), else the settings' file."""
+    held = store.load() if store is not None else None
+    if held is not None:
+        data: dict[str, Any] = held.data
+        return data
+    path = Path(config.snapshot)
+    if path.exists():
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+    raise ConfigError(
+        f"no snapshot yet: set 'server' to pull one, or give a snapshot file ({path})"
+    )
+
+
 def run(config_path: Path) -> int:
     from terminal_drivers.relay_board.device import RelayBoard
 
     config = TurnstileConfig.load(config_path)
-    journal = open_journal(config.terminal_dir, config.journal)
-    snapshot_path = Path(config.snapshot)
-    snapshot = json.loads(snapshot_path.read_text(encoding="utf-8"))
+    journal: Any = open_journal(config.terminal_dir, config.journal)
+    try:
+        from offline_queue.snapshot import SnapshotStore
+
+        store: Any = SnapshotStore(journal)
+    except ImportError:
+        store = None
     authoriser = Authoriser(
-        snapshot, facility=config.facility.code, passback_timeout_s=config.passback_timeout_s
+        _initial_snapshot(config, store),
+        facility=config.facility.code,
+        passback_timeout_s=config.passback_timeout_s,
     )
     relay = config.relay
     board = RelayBoard.open(str(relay["url"]), unit=int(relay.get("unit", 1)))
@@ -157,32 +178,75 @@ def run(config_path: Path) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    seen = snapshot_path.stat().st_mtime
-
-    def reload_snapshot() -> None:
-        # The sync client (issue 6) writes a fresh snapshot; pick it up when it changes.
-        nonlocal seen
-        while not stop.wait(5.0):
-            try:
-                mtime = snapshot_path.stat().st_mtime
-                if mtime != seen:
-                    seen = mtime
-                    authoriser.load(json.loads(snapshot_path.read_text(encoding="utf-8")))
-                    log.info("snapshot reloaded")
-            except (OSError, ValueError) as err:
-                log.warning("snapshot not reloaded: %s", err)
-
-    watcher = threading.Thread(target=reload_snapshot, name="snapshot-watch", daemon=True)
-    watcher.start()
+    background = threading.Thread(
+        target=_uplink if config.server else _watch_file,
+        args=(config, journal, store, authoriser, stop),
+        name="turnstile-uplink",
+        daemon=True,
+    )
+    background.start()
     print(f"turnstile {config.terminal_id} at {config.facility.name}: ready", flush=True)
     try:
         app.run(stop)
     finally:
         stop.set()
-        watcher.join(timeout=6)
+        background.join(timeout=10)
         app.close()
         board.close()
     return 0
+
+
+def _uplink(
+    config: TurnstileConfig,
+    journal: Any,
+    store: Any,
+    authoriser: Authoriser,
+    stop: threading.Event,
+) -> None:
+    """Upload the journal and pull the snapshot every ``sync_s`` (issue 6's clients).
+    A fresh snapshot puts the turnstile online; failing pulls let it go stale,
+    and after ``max_age_s`` the offline limits apply."""
+    from offline_queue.client import RequestsTransport, SignedClient
+    from offline_queue.sync import SyncClient
+
+    client = SignedClient(journal.identity, RequestsTransport(config.server, timeout=5.0))
+    sync = SyncClient(journal, client)
+    while True:
+        try:
+            sync.sync_once()
+        except Exception as err:  # offline: the journal keeps everything for later
+            log.info("journal not uploaded: %s", err)
+        if store is not None:
+            try:
+                snapshot = store.pull(client)
+                # Its balances count our journal up to its head: if that is all of it,
+                # what we spent since the last snapshot is in them.
+                authoriser.load(snapshot.data, synced=snapshot.journal_head >= journal.head())
+            except Exception as err:
+                log.info("snapshot not pulled: %s", err)
+        if stop.wait(config.sync_s):
+            return
+
+
+def _watch_file(
+    config: TurnstileConfig,
+    journal: Any,
+    store: Any,
+    authoriser: Authoriser,
+    stop: threading.Event,
+) -> None:
+    """No server configured: pick up the snapshot file whenever it changes."""
+    path = Path(config.snapshot)
+    seen = path.stat().st_mtime if path.exists() else 0.0
+    while not stop.wait(5.0):
+        try:
+            mtime = path.stat().st_mtime
+            if mtime != seen:
+                seen = mtime
+                authoriser.load(json.loads(path.read_text(encoding="utf-8")))
+                log.info("snapshot reloaded")
+        except (OSError, ValueError) as err:
+            log.warning("snapshot not reloaded: %s", err)
 
 
 class MemoryJournal:
@@ -213,7 +277,7 @@ def demo_snapshot() -> dict[str, Any]:
         "hash_key": DEMO_HASH_KEY,
         "currency": "CNY",
         "credentials": {
-            h(DEMO_HASH_KEY, "qr", "PP1.demo-A-0101"): {"unit": "A-0101", "kind": "qr"},
+            h(DEMO_HASH_KEY, "qr", normalise("PP1.demo-A-0101")): {"unit": "A-0101", "kind": "qr"},
             h(DEMO_HASH_KEY, "card", "0100070C7F"): {"unit": "A-0102", "kind": "card"},
         },
         "revoked": [h(DEMO_HASH_KEY, "card", "0A0B0C0D0E")],

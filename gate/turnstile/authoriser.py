@@ -15,6 +15,7 @@ went offline.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,12 @@ class _Spending:
 KIND_OF_READER: dict[str, str] = {"card": "card", "uid": "card", "qr": "qr"}
 
 
+def normalise(value: str) -> str:
+    """A credential's value as the registry keeps it (and hashes it for snapshots):
+    without spaces, dashes, dots or case (``central.estate.registry.normalise_credential``)."""
+    return re.sub(r"[\s\-·.]", "", value).upper()
+
+
 class Authoriser:
     def __init__(
         self,
@@ -116,7 +123,7 @@ class Authoriser:
 
     def credential_hash(self, credential: Credential) -> str:
         kind = KIND_OF_READER.get(credential.kind, credential.kind)
-        return dj.credential_hash(self.snapshot["hash_key"], kind, credential.value)
+        return dj.credential_hash(self.snapshot["hash_key"], kind, normalise(credential.value))
 
     # -- looking someone up ---------------------------------------------------------------
     def identify(self, credential: Credential, today: date) -> Holder | Refusal:

@@ -4,6 +4,7 @@
 
     {
       "terminal_id": "turnstile-gym-1",
+      "server": "https://estate.example/",
       "facility": {"code": "gym", "name": "Gym", "kind": "gym", "pricing": "per_use",
                    "price": "15.00", "hours": {"mon-sun": ["06:00-22:00"]},
                    "allow_low_assurance": true, "low_assurance_daily_cap": 3000},
@@ -24,7 +25,10 @@ technician can paste it; every reader is optional; ``exit_*`` readers are on
 the way out (a pass shown there may enter again). With ``qr_token_key`` a QR
 code is a resident's signed token (``PPQ1.<unit>.<expiry>.<mac>``, the
 residents' app's format, verified as the kiosk does); without it a QR code is
-a credential looked up in the snapshot.
+a credential looked up in the snapshot. With ``server`` the journal is
+uploaded and the snapshot pulled every ``sync_s`` (kept encrypted in the
+journal's file); without it the ``snapshot`` file is read, and re-read when it
+changes.
 """
 
 from __future__ import annotations
@@ -82,6 +86,8 @@ class TurnstileConfig:
     snapshot: str = "snapshot.json"
     passback_timeout_s: float = 7200.0
     qr_token_key: str = ""  # hex: the key residents' QR tokens are signed with
+    server: str = ""  # the central server: journal upload and snapshot pulls
+    sync_s: float = 10.0
 
     @classmethod
     def load(cls, path: Path) -> TurnstileConfig:
@@ -103,6 +109,8 @@ class TurnstileConfig:
                 journal=str(data.get("journal", "turnstile-journal.sqlite3")),
                 snapshot=str(data.get("snapshot", "snapshot.json")),
                 qr_token_key=str(data.get("qr_token_key", "")),
+                server=str(data.get("server", "")),
+                sync_s=float(data.get("sync_s", 10.0)),
                 # The facility block from the server carries it; a top-level value wins.
                 passback_timeout_s=float(
                     data.get("passback_timeout_s", data["facility"].get("passback_timeout_s", 7200))

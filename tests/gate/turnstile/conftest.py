@@ -14,7 +14,7 @@ import pytest
 from domain import journal as dj
 from domain.facilities import Facility, FacilityKind, OpeningHours, Pricing
 from gate.turnstile.app import TurnstileApp
-from gate.turnstile.authoriser import Authoriser
+from gate.turnstile.authoriser import Authoriser, normalise
 from gate.turnstile.controller import TurnstileController, TurnstileSettings
 from gate.turnstile.sources import QrSource, UidSource
 from terminal_drivers.qr_scanner.serial_scanner import SerialQrScanner
@@ -53,11 +53,11 @@ def snapshot(balances: dict[str, int] | None = None) -> dict[str, Any]:
         "hash_key": HASH_KEY,
         "currency": "CNY",
         "credentials": {
-            h(HASH_KEY, "qr", QR_A): {"unit": "A-0101", "kind": "qr"},
-            h(HASH_KEY, "card", UID_B): {"unit": "A-0102", "kind": "card"},
-            h(HASH_KEY, "qr", QR_C): {"unit": "B-0101", "kind": "qr"},
+            h(HASH_KEY, "qr", normalise(QR_A)): {"unit": "A-0101", "kind": "qr"},
+            h(HASH_KEY, "card", normalise(UID_B)): {"unit": "A-0102", "kind": "card"},
+            h(HASH_KEY, "qr", normalise(QR_C)): {"unit": "B-0101", "kind": "qr"},
         },
-        "revoked": [h(HASH_KEY, "card", UID_REVOKED)],
+        "revoked": [h(HASH_KEY, "card", normalise(UID_REVOKED))],
         "balances": {
             unit: {"services": amount}
             for unit, amount in (balances or {"A-0101": 10_000, "A-0102": 10_000}).items()

@@ -36,8 +36,10 @@ def write_config(tmp_path: Path, **over: object) -> Path:
     return path
 
 
-def test_run_starts_and_stops_cleanly(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
+@pytest.mark.parametrize("server", ["", "http://127.0.0.1:9"])
+def test_run_starts_and_stops_cleanly(tmp_path: Path, server: str) -> None:
+    # With a server that does not answer, the uplink fails quietly: offline, not down.
+    config = write_config(tmp_path, server=server, sync_s=0.2)
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "turnstile", "run", "--config", str(config)],
         cwd=ROOT,
