@@ -277,9 +277,19 @@ class PlateReader:
 
 
 def _dedupe(readings: list[Reading]) -> list[Reading]:
-    """One reading per place in the frame: overlapping ones keep the best fit."""
+    """One reading per place in the frame: overlapping ones keep the best fit.
+
+    A kept reading that is a fragment of an overlapping longer one (one row of a
+    two-line plate, read alone in another pass) is never actionable by itself.
+    """
     kept: list[Reading] = []
     for reading in sorted(readings, key=lambda r: r.score, reverse=True):
-        if all(reading.box.iou(k.box) < 0.3 for k in kept):
+        clashes = [i for i, k in enumerate(kept) if reading.box.iou(k.box) >= 0.3]
+        if not clashes:
             kept.append(reading)
+            continue
+        for i in clashes:
+            k = kept[i]
+            if _extends(reading.text, k.text) and k.confidence > 0:
+                kept[i] = replace(k, confidence=k.confidence * HALF_ROW_FACTOR)
     return kept

@@ -231,3 +231,14 @@ def test_band_is_trimmed_but_a_blue_plate_is_not() -> None:
     assert trim_band(plate).shape[1] == 175
     chinese = np.full((48, 200, 3), (160, 70, 20), np.uint8)
     assert trim_band(chinese).shape[1] == 200
+
+
+def test_a_fragment_of_a_longer_overlapping_reading_is_not_actionable() -> None:
+    from lpr.reader import _dedupe
+    from lpr.types import Box, Reading
+
+    half = Reading("6D0BM", Box(10, 40, 100, 30), (0.99,) * 5, 0.99, "other", score=0.9)
+    whole = Reading("鄂YP6D0BM", Box(10, 10, 100, 60), (0.8,) * 8, 0.8, "China", score=0.3)
+    kept = _dedupe([half, whole])
+    assert [r.text for r in kept] == ["6D0BM"]
+    assert not kept[0].actionable(ACT_THRESHOLD)
