@@ -45,7 +45,12 @@ def _dir(value: str | None) -> Path:
 def _identity(directory: Path) -> Identity:
     if (directory / "terminal.json").exists():
         return Identity.from_terminal_dir(directory)
-    return Identity.load(directory)
+    if (directory / "terminal_id").exists():
+        return Identity.load(directory)
+    raise QueueError(
+        f"no terminal identity in {directory}: enrol it first (prepaid provision enroll), "
+        "or name its directory with --dir"
+    )
 
 
 def _when(ms: int | None) -> str:

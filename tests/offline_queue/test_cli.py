@@ -58,3 +58,8 @@ def test_status_report_rejections_verify(
 
 def test_status_without_a_journal(terminal_dir: Path) -> None:
     assert cli.main(["--dir", str(terminal_dir), "status"]) == 1
+
+
+def test_a_terminal_not_enrolled(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--dir", str(tmp_path), "status"]) == 1
+    assert "enrol it first" in capsys.readouterr().err
