@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain import facilities as fac
-from domain.facilities import Decision, Facility, Method, Pricing, Refusal
+from domain.facilities import Decision, Facility, Method, OpeningHours, Pricing, Refusal
 from gate.turnstile.authoriser import Authoriser, Credential, Holder
 from terminal_drivers.errors import DriverError
 
@@ -87,6 +88,37 @@ class TurnstileSettings:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def priced(facility: Facility, tariffs: dict[str, Any]) -> Facility:
+    """``facility`` with the pricing, price and hours of ``tariffs[facility.code]``
+    (the server's snapshot for turnstiles); unchanged when there is none or it
+    cannot be read, or when it would make the turnstile a per-minute machine."""
+    tariff = tariffs.get(facility.code) if isinstance(tariffs, dict) else None
+    if not isinstance(tariff, dict):
+        return facility
+    try:
+        pricing = Pricing(tariff.get("pricing", facility.pricing))
+        if pricing is Pricing.PER_MINUTE:
+            raise ValueError("a per-minute price is not for a turnstile")
+        hours = tariff.get("hours")
+        return replace(
+            facility,
+            pricing=pricing,
+            price=Decimal(str(tariff.get("price", facility.price))),
+            hours=OpeningHours.parse(hours) if hours else facility.hours,
+            allow_low_assurance=bool(
+                tariff.get("allow_low_assurance", facility.allow_low_assurance)
+            ),
+        )
+    except (ValueError, ArithmeticError) as err:
+        log.error(
+            "the snapshot's price for %s is unusable (%s): keeping %s",
+            facility.code,
+            err,
+            facility.price,
+        )
+        return facility
+
+
 class TurnstileController:
     def __init__(
         self,
@@ -111,10 +143,19 @@ class TurnstileController:
         self.fire_alarm = False
         self.outcomes: list[Outcome] = []
         self.qr_verifier = qr_verifier
+        self._priced_from: dict[str, Any] | None = None
+        self._facility = settings.facility
 
     @property
     def facility(self) -> Facility:
-        return self.settings.facility
+        """The settings' facility, with the prices and hours of the snapshot's
+        ``tariffs`` when it carries them (the manager changed a price: the
+        turnstile follows at its next snapshot)."""
+        snapshot = self.authoriser.snapshot
+        if self._priced_from is not snapshot:
+            self._priced_from = snapshot
+            self._facility = priced(self.settings.facility, snapshot.get("tariffs", {}))
+        return self._facility
 
     # -- the fire alarm --------------------------------------------------------------------
     def poll(self) -> bool:

@@ -244,3 +244,31 @@ def test_a_visits_pass_runs_out_then_the_price_applies(rig: Rig) -> None:
     second = rig.until_outcome()
     # The pass's one visit is used (here, not yet in the snapshot): pay per use.
     assert (second.passed, second.method, second.amount) == (True, "charge", 1500)
+
+
+def test_prices_follow_the_snapshot(rig: Rig) -> None:
+    from tests.gate.turnstile.conftest import snapshot
+
+    data = snapshot()
+    # As central/journal/snapshot.py sends them to turnstiles.
+    data["tariffs"] = {
+        "gym": {
+            "kind": "gym",
+            "pricing": "per_use",
+            "price": "20.00",
+            "rate_per_minute": None,
+            "max_minutes": None,
+            "minimum_minutes": 1,
+            "hours": {"mon-sun": ["06:00-22:00"]},
+            "allow_low_assurance": True,
+        },
+        "washer-1": {"pricing": "per_minute", "price": "0"},
+    }
+    rig.authoriser.load(data)
+    rig.relay_sim.walk(1)
+    rig.qr_sim.scan(QR_A)
+    assert rig.until_outcome().amount == 2000
+    # A price that would make the turnstile a per-minute machine is not taken.
+    data["tariffs"]["gym"]["pricing"] = "per_minute"
+    rig.authoriser.load(dict(data))
+    assert rig.controller.facility.price == rig.controller.settings.facility.price
