@@ -52,7 +52,13 @@ def run(config_path: Path) -> int:
     from terminal_drivers.relay_board.device import RelayBoard
 
     config = GateConfig.load(config_path)
-    identity = Identity.load(Path(config.terminal_dir))
+    terminal_dir = Path(config.terminal_dir)
+    # The provisioning tools' files (terminal.json, PEM key), else the journal's own.
+    identity = (
+        Identity.from_terminal_dir(terminal_dir)
+        if (terminal_dir / "terminal.json").is_file()
+        else Identity.load(terminal_dir)
+    )
     journal = Journal(config.journal, identity)
     uplink: Uplink | None = None
     snapshot_path = Path(config.snapshot)

@@ -40,3 +40,52 @@ def test_a_settings_file_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         GateConfig.load(path)
     assert gate_main(["run", "--config", str(tmp_path / "missing.json")]) == 2
+
+
+def test_the_gate_app_starts_on_the_simulators_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from offline_queue.identity import Identity
+
+    Identity.generate("gate-1").save(tmp_path)
+    snapshot = {"plates": {"ABC1D23": {"unit": "A-0101"}}, "tariffs": {}}
+    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot), encoding="utf-8")
+    config = {
+        "terminal_id": "gate-1",
+        "terminal_dir": str(tmp_path),
+        "journal": str(tmp_path / "journal.sqlite3"),
+        "snapshot": str(tmp_path / "snapshot.json"),
+        "relay": {"url": "sim://relay-board"},
+        "lanes": [
+            {"lane": "in-1", "direction": "entry", "relay": 1, "loop_input": 1, "camera": "sim://"},
+            {"lane": "out-1", "direction": "exit", "relay": 2, "loop_input": 5, "camera": "sim://"},
+        ],
+    }
+    (tmp_path / "gate.json").write_text(json.dumps(config), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "gate", "run", "--config", str(tmp_path / "gate.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 90
+        line = ""
+        while time.monotonic() < deadline and "ready" not in line:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+        assert "gate gate-1: 2 lanes ready" in line
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (tmp_path / "journal.sqlite3").is_file()
