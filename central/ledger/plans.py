@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from central.db.types import utcnow
-from central.errors import InvalidRequest, Refused
+from central.errors import Forbidden, InvalidRequest, Refused
 from central.estate.settings import Estate
 from central.ledger import accounts as acc
 from central.ledger.posting import Leg
@@ -108,7 +108,10 @@ def money_source(ctx: Context, resolve: Resolver, method: str, source: str) -> a
         )
     if method is PaymentMethod.CASH:
         if ctx.terminal_id is not None and source != ctx.terminal_id:
-            raise Refused("a terminal can only take cash into its own cash box", code="forbidden")
+            # A terminal acting for another terminal: refused like any other impersonation.
+            raise Forbidden(
+                "a terminal can only take cash into its own cash box", code="other_terminal"
+            )
         return resolve.system(cash_box_code(source), "cash_box")
     return resolve.system(clearing_code(source), "clearing")
 

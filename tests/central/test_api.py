@@ -543,3 +543,18 @@ def test_unknown_route_answers_in_the_error_shape(client: TestClient) -> None:
     answer = client.get("/v1/nowhere")
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_a_terminal_takes_cash_only_into_its_own_cash_box(db: Database) -> None:
+    from central.errors import Forbidden
+    from central.ledger.plans import Context, DbResolver, money_source
+    from tests.central.conftest import ESTATE
+
+    ctx = Context(ESTATE, "k", "terminal:kiosk-01", terminal_id="kiosk-01")
+    with db.write() as conn:
+        own = money_source(ctx, DbResolver(conn, "CNY"), "cash", "kiosk-01")
+        assert own.code == "cash_box:kiosk-01"
+        with pytest.raises(Forbidden) as refused:
+            money_source(ctx, DbResolver(conn, "CNY"), "cash", "kiosk-02")
+    assert refused.value.status == 403
+    assert refused.value.code == "other_terminal"
