@@ -18,10 +18,13 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central.db.types import utcnow
+from central.errors import CentralError
 from central.estate.settings import Estate
+from central.facilities.service import record_pass_use
 from central.journal.tables import journal_entries, journal_heads, journal_incidents
 from central.ledger.batch import Entry as LedgerEntry
 from central.ledger.batch import Operation, Planner, apply_batch
+from central.ledger.idempotency import run_once
 from central.ledger.plans import Context
 from central.terminals import keys, lifecycle
 from domain import journal as dj
@@ -275,6 +278,8 @@ def _apply(
             key = dj.ledger_key(terminal_id, e.seq)
             seq_of[key] = e.seq
             money.append(LedgerEntry(key, e.kind, dj.ledger_body(e.body)))
+        elif e.kind == "pass_use":
+            out[e.seq] = _pass_use(conn, terminal_id, e, ledger)
         elif e.kind in dj.EVENT_KINDS:
             out[e.seq] = EntryVerdict(e.seq, "applied")
         else:
@@ -306,6 +311,37 @@ def _apply(
                 # path other than this journal): the money moved once, which is the point.
                 out[seq] = EntryVerdict(seq, "applied", transaction_id=transaction_id)
     return out
+
+
+def _pass_use(conn: Connection, terminal_id: str, entry: dj.Entry, ledger: Ledger) -> EntryVerdict:
+    """A visit a turnstile let through on a pass: count it down on the server's pass.
+
+    Once per entry: the visit is recorded under the entry's ledger key, and a
+    replayed batch finds it there."""
+    key = dj.ledger_key(terminal_id, entry.seq)
+    facility, unit = entry.body.get("facility"), entry.body.get("unit")
+    if not isinstance(facility, str) or not isinstance(unit, str):
+        return EntryVerdict(
+            entry.seq, "rejected", "malformed_entry", "a pass use names its facility and unit"
+        )
+    ctx = Context(
+        estate=ledger.estate,
+        idempotency_key=key,
+        actor=f"terminal:{terminal_id}",
+        terminal_id=terminal_id,
+    )
+    try:
+        with conn.begin_nested():
+            run_once(
+                conn,
+                key=key,
+                operation="pass_use",
+                request={"facility": facility, "unit": unit},
+                apply=lambda: record_pass_use(conn, ctx, facility=facility, unit=unit),
+            )
+    except CentralError as err:
+        return EntryVerdict(entry.seq, "rejected", err.code, err.message)
+    return EntryVerdict(entry.seq, "applied")
 
 
 def receive(

@@ -77,3 +77,54 @@ def test_a_decommissioned_terminal_lands_its_journal_up_to_its_last_entry(
         with pytest.raises(SyncRefused) as refused:  # its journal is in: its keys are dead
             sync.sync_once()
         assert refused.value.code == "key_dead"
+
+
+def test_a_journalled_pass_use_counts_the_visit_down_once(
+    client: TestClient, db: Database, manager: dict[str, str], tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from central.facilities import service
+    from central.ledger.plans import Context as LedgerContext
+
+    client.post(
+        "/v1/facilities",
+        json={"code": "pool", "name": "Pool", "kind": "pool", "pricing": "pass_only"},
+        headers={**manager, "Idempotency-Key": "f1"},
+    )
+    client.post(
+        "/v1/facilities/pool/pass-products",
+        json={"code": "pool-2", "kind": "visits", "price": "20", "visits": 2, "valid_days": 30},
+        headers={**manager, "Idempotency-Key": "f2"},
+    )
+    client.post(
+        "/v1/ledger/top-ups",
+        json={
+            "unit": "A-0101",
+            "wallet": "services",
+            "amount": 5000,
+            "currency": "CNY",
+            "method": "staff_desk",
+        },
+        headers={**manager, "Idempotency-Key": "f3"},
+    )
+    today = datetime.now(UTC).astimezone(ZoneInfo(ESTATE.timezone)).date()
+    with db.write() as conn:
+        service.buy_pass(
+            conn,
+            LedgerContext(ESTATE, "buy", "test"),
+            unit="A-0101",
+            product="pool-2",
+            start=today - timedelta(days=1),
+        )
+    identity = support.enrol(db)
+    network = support.Network(client)
+    with Journal(tmp_path / "j.sqlite3", identity) as journal:
+        journal.append("pass_use", {"facility": "pool", "unit": "A-0101", "credential": "x"})
+        journal.append("pass_use", {"facility": "pool"})  # names no unit: rejected, kept
+        result = SyncClient(journal, SignedClient(identity, network)).sync_once()
+        assert (result.applied, result.rejected) == (1, 1)
+        assert journal.rejections()[0]["code"] == "malformed_entry"
+    with db.read() as conn:
+        passes = service.snapshot_passes(conn, today=today)
+    assert passes["A-0101"]["pool"]["visits_left"] == 1
