@@ -75,6 +75,7 @@ class MqttBridge:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     def _on_connect(
         self,
@@ -85,8 +86,14 @@ class MqttBridge:
         properties: object,
     ) -> None:
         client.subscribe([(f"{TOPIC_ROOT}/+/reading", 1), (f"{TOPIC_ROOT}/+/state", 1)])
-        self.connected.set()
         log.info("mqtt connected", extra={"broker": f"{self.host}:{self.port}"})
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, reasons: object, properties: object
+    ) -> None:
+        # Ready only once the broker holds the subscription: a reading published
+        # before that would find no subscriber on a brand-new session.
+        self.connected.set()
         self.service.wake()  # re-send whatever waits unacknowledged
 
     def _on_disconnect(

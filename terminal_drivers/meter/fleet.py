@@ -106,7 +106,9 @@ class MqttLink:
 
         def on_connect(client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
             client.subscribe(f"{TOPIC_ROOT}/+/command", qos=1)
-            self.connected.set()
+
+        def on_subscribe(client: Any, userdata: Any, mid: Any, reasons: Any, props: Any) -> None:
+            self.connected.set()  # commands can reach us from now on
 
         def on_disconnect(client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
             self.connected.clear()
@@ -121,6 +123,7 @@ class MqttLink:
         self.client.on_connect = on_connect
         self.client.on_disconnect = on_disconnect
         self.client.on_message = on_message
+        self.client.on_subscribe = on_subscribe
         self.client.connect_async(parsed.hostname or "127.0.0.1", parsed.port or 1883, 30)
         self.client.loop_start()
 
