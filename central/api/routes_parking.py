@@ -27,6 +27,7 @@ ManagerRoles = require(Role.MANAGER)
 ReadRoles = require(Role.MANAGER, Role.CASHIER, Role.AUDITOR, Role.TECHNICIAN, Role.TERMINAL)
 SellRoles = require(Role.MANAGER, Role.CASHIER)
 GateRoles = require(Role.MANAGER, Role.TERMINAL)
+PayRoles = require(Role.MANAGER, Role.CASHIER, Role.TERMINAL)
 
 MAX_AMOUNT = 10**10  # minor units: far above any stay, inside a 64-bit column
 Rate = Annotated[
@@ -102,6 +103,13 @@ class ReversalIn(BaseModel):
     direction: Literal["entry", "exit"]
     lane: Lane | None = None
     at: AwareDatetime | None = None
+
+
+class PrepaymentIn(BaseModel):
+    plate: Plate
+    amount: Amount
+    tariff_version: Annotated[str, Field(min_length=1, max_length=32)]
+    provider: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,47}$")] = "sandbox"
 
 
 class RenewalIn(BaseModel):
@@ -314,6 +322,33 @@ def reversed_out(
         operation="parking.reversal",
         request=request,
         status_code=200,
+        apply=apply,
+    )
+
+
+@router.post("/prepayments")
+def prepay(
+    body: PrepaymentIn,
+    db: Db,
+    estate: EstateDep,
+    principal: Annotated[Principal, Depends(PayRoles)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A visitor pays in advance what ``GET /quote`` said (the provider took the money):
+    the grace period runs from now, and leaving within it costs nothing more."""
+    request = body.model_dump(mode="json")
+
+    def apply(conn: Any) -> dict[str, Any]:
+        ctx = context(estate, principal, key or "")
+        return service.prepay(conn, ctx, **body.model_dump())
+
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="parking.prepayment",
+        request=request,
+        status_code=201,
         apply=apply,
     )
 

@@ -538,7 +538,9 @@ def _due(
                 zone,
                 rule_book[Situation.PASS_EXPIRED_MID_STAY],
             )
-        return dp.price(tariff, session.entered_at, moment, zone).amount, False
+        return dp.due_at_exit(
+            tariff, session.entered_at, session.paid_at, moment, zone
+        ).amount, False
     except TariffError as err:
         raise InvalidRequest(str(err), code="invalid_time") from err
 
@@ -688,7 +690,7 @@ def leave(
             exited_at=moment,
             exit_lane=lane,
             tariff_version=tariff.version,
-            amount=charged,
+            amount=charged + int(session.prepaid or 0),
             server_amount=server_amount,
             paid_by=method if charged > 0 else "free" if session.kind != "pass" else "pass",
             transaction_id=transaction_id,
@@ -835,6 +837,53 @@ def reversed_out(
     }
 
 
+def prepay(
+    conn: Connection,
+    ctx: Context,
+    *,
+    plate: str,
+    amount: int,
+    tariff_version: str,
+    provider: str = "sandbox",
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """A visitor pays in advance (a kiosk, the phone) what ``quote`` said, by the provider.
+
+    The grace period then runs from the payment: leaving within it costs nothing
+    more at the exit. A price that changed since the quote is refused: quote again.
+    """
+    key = plate_key(plate)
+    moment = _moment(ctx, at)
+    session = _inside(conn, key)
+    if session is None:
+        raise NotFound(f"no car with plate {key} is inside", code="not_inside")
+    kind = TariffKind.VISITOR if session.kind == "visitor" else TariffKind.RESIDENT
+    recorded_kind, tariff = tariff_by_version(conn, tariff_version)
+    current = current_tariff(conn, kind, moment)
+    if recorded_kind is not kind or current.version != tariff.version:
+        raise Refused("the tariff changed since the quote: quote again", code="stale_quote")
+    due, _ = _due(conn, ctx, session, tariff, moment, rules(conn))
+    if due == 0:
+        raise Refused("nothing is due", code="nothing_due")
+    if amount != due:
+        raise Refused(f"{due} is due, not {amount}: quote again", code="stale_quote")
+    transaction_id = _visitor_payment(conn, ctx, amount, "qr", provider, f"parking {key} ahead")
+    conn.execute(
+        update(parking_sessions)
+        .where(parking_sessions.c.id == session.id)
+        .values(paid_at=moment, prepaid=int(session.prepaid or 0) + amount)
+    )
+    return {
+        "plate": key,
+        "session_id": session.id,
+        "amount": amount,
+        "tariff_version": tariff.version,
+        "paid_at": moment.isoformat(),
+        "grace_minutes": tariff.grace_minutes,
+        "transaction_id": transaction_id,
+    }
+
+
 def quote(
     conn: Connection, ctx: Context, *, plate: str, at: datetime | None = None
 ) -> dict[str, Any]:
@@ -941,9 +990,18 @@ def snapshot(conn: Connection, *, terminal_id: str, estate: Any, now: datetime) 
             tariffs[kind.value] = dp.tariff_to_spec(current_tariff(conn, kind, now))
         except Refused:
             continue
+    paid = {
+        dj.credential_hash(key, "plate", row.plate): row.paid_at.isoformat()
+        for row in conn.execute(
+            select(parking_sessions.c.plate, parking_sessions.c.paid_at).where(
+                parking_sessions.c.status == "inside", parking_sessions.c.paid_at.is_not(None)
+            )
+        )
+    }
     return {
         "terminal_id": terminal_id,
         "hash_key": key,
+        "paid": paid,
         "timezone": estate.timezone,
         "currency": estate.currency,
         "plates": plates,

@@ -71,11 +71,15 @@ parking_sessions = Table(
     Column("exit_lane", String(32), nullable=True),
     Column("entered_at", UTCDateTime, nullable=True),  # NULL: exit without entry
     Column("exited_at", UTCDateTime, nullable=True),
-    Column("status", String(8), nullable=False, server_default="inside"),
+    Column("status", String(10), nullable=False, server_default="inside"),
     Column("tariff_version", String(32), nullable=True),
     Column("amount", BigInteger, nullable=True),
     Column("server_amount", BigInteger, nullable=True),  # the server's own price, if it differs
     Column("paid_by", String(12), nullable=True),  # wallet | qr | guard | ticket | pass
+    # Paid in advance (a visitor at a kiosk or on the phone): the grace period runs from
+    # ``paid_at``; ``prepaid`` is what was paid then, ``amount`` the whole stay's price.
+    Column("paid_at", UTCDateTime, nullable=True),
+    Column("prepaid", BigInteger, nullable=False, server_default="0"),
     Column("transaction_id", ForeignKey("transactions.id"), nullable=True),
     Column("exit_match", String(8), nullable=True),  # exact | fuzzy
     Column("terminal_id", String(64), nullable=True),

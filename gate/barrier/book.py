@@ -92,7 +92,9 @@ class ParkingBook:
         self.currency = str(snapshot.get("currency", "CNY"))
         # A snapshot from the server carries its key and hashed plates; plates in clear
         # (a test's, a demo's) are hashed here under a key of our own.
-        self.hash_key = str(snapshot.get("hash_key") or secrets.token_hex(32))
+        self.hash_key = str(
+            snapshot.get("hash_key") or getattr(self, "hash_key", "") or secrets.token_hex(32)
+        )
         hashed = "hash_key" in snapshot
         self.plates: dict[str, dict[str, Any]] = {
             (p if hashed else self.digest(p)): dict(v)
@@ -111,6 +113,14 @@ class ParkingBook:
             TariffKind(kind): dp.tariff_from_spec(spec)
             for kind, spec in snapshot.get("tariffs", {}).items()
         }
+        # Stays paid in advance (a kiosk, the phone): the grace period runs from then.
+        for digest, when in snapshot.get("paid", {}).items():
+            paid_at = datetime.fromisoformat(when)
+            for stay in [*self.inside.values(), *self.tickets.values()]:
+                if self.digest(stay.plate) == digest and (
+                    stay.paid_at is None or stay.paid_at < paid_at
+                ):
+                    stay.paid_at = paid_at
         self.rules: dict[Situation, Rule] = dict(DEFAULT_RULES)
         for name, body in snapshot.get("rules", {}).items():
             situation = Situation(name)

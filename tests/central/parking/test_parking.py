@@ -389,3 +389,30 @@ def test_a_car_that_backed_out_follows_the_rule(
     assert len(client.get("/v1/parking/inside", headers=manager).json()) == 1
     reviews = client.get("/v1/parking/reviews", headers=manager).json()
     assert [r["situation"] for r in reviews] == ["reversed_out"]
+
+
+def test_a_visitor_pays_in_advance_and_leaves_within_the_grace_period(
+    client: TestClient, db: Database, manager: dict[str, str]
+) -> None:
+    setup(client, db, manager)
+    now = datetime.now(UTC)
+    enter(db, "粤C99999", now - timedelta(minutes=50))
+    quote = client.get("/v1/parking/quote?plate=粤C99999", headers=manager).json()
+    assert quote["due"] == 500
+    stale = {"plate": "粤C99999", "amount": 400, "tariff_version": "v1"}
+    answer = client.post("/v1/parking/prepayments", json=stale, headers={**manager, **key()})
+    assert answer.status_code == 409
+    body = {"plate": "粤C99999", "amount": 500, "tariff_version": quote["tariff_version"]}
+    answer = client.post("/v1/parking/prepayments", json=body, headers={**manager, **key()})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["grace_minutes"] == 15
+    assert balance(db, "clearing:sandbox") == -500
+    # The gate's snapshot says the stay is paid, under the plate's keyed hash.
+    snapshot = client.get("/v1/parking/snapshot?terminal=gate-1", headers=manager).json()
+    assert len(snapshot["paid"]) == 1
+    with db.write() as conn:
+        out = service.leave(conn, ctx(datetime.now(UTC)), plate="粤C99999")
+    assert out["allowed"]
+    assert out["amount"] == 0  # nothing more at the exit
+    with db.read() as conn:
+        assert conn.execute(select(parking_sessions.c.amount)).scalar_one() == 500

@@ -502,3 +502,16 @@ def test_the_gate_prices_a_pass_that_ended_mid_stay_by_the_rule() -> None:
     data["rules"] = {"pass_expired_mid_stay": {"action": "charge_maximum", "maximum": 300}}
     book.load(data)
     assert book.exit(PASS_PLATE, midnight + timedelta(minutes=90)).pay_by == "wallet"
+
+
+def test_the_gate_lets_out_a_stay_paid_in_advance() -> None:
+    book = ParkingBook(snapshot())
+    book.enter(VISITOR_PLATE, MatchKind.EXACT, T0, "in")
+    assert book.exit(VISITOR_PLATE, T0 + timedelta(minutes=50)).due == 1000
+    data = snapshot()
+    data["paid"] = {book.digest(VISITOR_PLATE): (T0 + timedelta(minutes=45)).isoformat()}
+    book.load(data)
+    decision = book.exit(VISITOR_PLATE, T0 + timedelta(minutes=55))
+    assert decision.due == 0
+    assert decision.pay_by == "free"
+    assert book.exit(VISITOR_PLATE, T0 + timedelta(minutes=70)).due == 1000  # overstayed
