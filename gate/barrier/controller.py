@@ -136,6 +136,7 @@ class Lane:
         self.payment: PaymentRequest | None = None
         self.relay_on = False
         self.passed = False  # the passage loop saw the vehicle since the arm went up
+        self.watch_tailgate = False  # the arm is up for one vehicle (not for a fire)
         self.opened_for: tuple[str, str] | None = None  # (plate, direction) of the opening
         self.settled: Stay | None = None  # the stay an exit closed, back if the car reverses
 
@@ -391,7 +392,7 @@ class Lane:
         latency = None if self.triggered_real is None else time.perf_counter() - self.triggered_real
         self.triggered_real = None
         self.state, self.cleared_at, self.tailgated = State.OPEN, None, False
-        self.passed = False
+        self.passed, self.watch_tailgate = False, True
         direction = str(record.get("direction", ""))
         self.opened_for = (plate, direction) if plate and direction else None
         if path is not None and upload is not None:
@@ -412,6 +413,8 @@ class Lane:
         events: list[Event] = []
         if falling:
             self.cleared_at = now
+        if rising and self.cleared_at is not None and not self.watch_tailgate:
+            self.cleared_at = None  # arms up for everyone (a fire): another car, no tailgating
         if rising and self.cleared_at is not None:
             # A second vehicle on the loop before the arm came down: two vehicles, one read.
             self.tailgated = True
@@ -561,7 +564,7 @@ class GateController:
             self.fire_alarm = True
             for lane in self.lanes.values():
                 lane.raise_arm()
-                lane.state, lane.opened_for = State.FIRE, None
+                lane.state, lane.opened_for, lane.watch_tailgate = State.FIRE, None, False
             self.journal.append("note", {"event": "fire_alarm", "at": self.wall().isoformat()})
             events.append(Event("*", "fire", None, "fire alarm: every arm raised"))
         elif not fire and self.fire_alarm:

@@ -326,6 +326,11 @@ def test_fire_alarm_raises_every_arm_until_it_clears() -> None:
     scene.board.inputs[LOOP_OUT - 1] = True  # cars leave under the raised arms
     for _ in range(20):
         scene.step()
+    scene.board.inputs[LOOP_OUT - 1] = False
+    scene.step()
+    scene.board.inputs[LOOP_OUT - 1] = True  # and another: no read, no tailgating
+    for _ in range(5):
+        scene.step()
     assert scene.board.relays[:2] == [True, True]
     assert ("note", {"event": "fire_alarm", "at": T0.isoformat()}) in scene.journal.entries
     scene.board.inputs[FIRE - 1] = False
@@ -335,6 +340,7 @@ def test_fire_alarm_raises_every_arm_until_it_clears() -> None:
     assert scene.board.relays[:2] == [False, True]  # the exit arm waits for its loop
     scene.drive_through(2)
     assert scene.board.relays[:2] == [False, False]
+    assert not [kind for kind, body in scene.journal.entries if body.get("event") == "tailgate"]
 
 
 def test_tailgating_is_detected_from_the_loop() -> None:
