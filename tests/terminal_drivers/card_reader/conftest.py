@@ -27,6 +27,7 @@ from terminal_drivers.card_reader.simulator import CardSimulator
 
 TEST_PORT = 35964
 TEST_READER = "Virtual PCD 00 01"
+_lock_holders = 0  # fixture instances in this process holding the vpcd lock
 
 
 @pytest.fixture(scope="session")
@@ -36,12 +37,25 @@ def _vpcd_port_lock() -> Iterator[None]:
     Held for the whole session, so a session that started pcscd also stops it
     before another session looks for one.
     """
-    path = os.path.join(tempfile.gettempdir(), f"prepaid-test-vpcd-{TEST_PORT}.lock")
-    with open(path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    global _lock_holders
+    # Other test packages (the kiosk's) reuse this fixture: in one session pytest
+    # may set it up once per package, and a second flock from this same process
+    # on a new file descriptor would wait for ever on the first.
+    if _lock_holders:
+        _lock_holders += 1
         try:
             yield
         finally:
+            _lock_holders -= 1
+        return
+    path = os.path.join(tempfile.gettempdir(), f"prepaid-test-vpcd-{TEST_PORT}.lock")
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _lock_holders = 1
+        try:
+            yield
+        finally:
+            _lock_holders = 0
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
