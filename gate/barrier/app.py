@@ -127,6 +127,43 @@ class SignedUplink:
         return result
 
 
+class SealedSnapshot:
+    """The gate's parking snapshot on disk, encrypted at rest (DESIGN.md, "Terminals"):
+    AES-GCM under a key derived from the terminal's own private key, so the file is
+    useless off this terminal and an altered file is refused, not believed."""
+
+    def __init__(self, path: Path, private_key: bytes) -> None:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        self.path = path
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"prepaid parking snapshot v1"
+        ).derive(private_key)
+        self._aead = AESGCM(key)
+
+    def save(self, data: dict[str, Any]) -> None:
+        import os
+
+        nonce = os.urandom(12)
+        sealed = nonce + self._aead.encrypt(nonce, json.dumps(data).encode(), b"parking")
+        partial = self.path.with_suffix(self.path.suffix + ".partial")
+        partial.write_bytes(sealed)
+        partial.replace(self.path)  # a power cut leaves the old snapshot or the new one
+
+    def load(self) -> dict[str, Any]:
+        from cryptography.exceptions import InvalidTag
+
+        sealed = self.path.read_bytes()
+        try:
+            plain = self._aead.decrypt(sealed[:12], sealed[12:], b"parking")
+        except InvalidTag as err:
+            raise ConfigError(f"{self.path}: the snapshot does not decrypt here") from err
+        data: dict[str, Any] = json.loads(plain)
+        return data
+
+
 def lane_settings(lane: dict[str, Any]) -> LaneSettings:
     return LaneSettings(
         lane=str(lane["lane"]),

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import tempfile
@@ -23,7 +22,14 @@ from types import FrameType
 from typing import Any
 
 from domain.parking import ParkingTariff, tariff_to_spec
-from gate.barrier.app import ConfigError, FrameCamera, GateConfig, SignedUplink, lane_settings
+from gate.barrier.app import (
+    ConfigError,
+    FrameCamera,
+    GateConfig,
+    SealedSnapshot,
+    SignedUplink,
+    lane_settings,
+)
 from gate.barrier.app import run as run_gate
 from gate.barrier.book import ParkingBook
 from gate.barrier.controller import GateController, State, Uplink
@@ -61,7 +67,7 @@ def run(config_path: Path) -> int:
     )
     journal = Journal(config.journal, identity)
     uplink: Uplink | None = None
-    snapshot_path = Path(config.snapshot)
+    sealed = SealedSnapshot(Path(config.snapshot), identity.raw_private())
     client = None
     if config.server:
         client = SignedClient(identity, RequestsTransport(config.server, timeout=5.0))
@@ -71,13 +77,13 @@ def run(config_path: Path) -> int:
         if client is None:
             return
         answer = client.call("GET", "/v1/parking/snapshot")
-        snapshot_path.write_text(json.dumps(answer.json()), encoding="utf-8")
+        sealed.save(answer.json())
 
     try:
         pull()
     except Exception as err:  # offline at start: decide from the last snapshot
-        log.warning("snapshot not refreshed, using %s: %s", snapshot_path, err)
-    book = ParkingBook(json.loads(snapshot_path.read_text(encoding="utf-8")))
+        log.warning("snapshot not refreshed, using %s: %s", config.snapshot, err)
+    book = ParkingBook(sealed.load())
     board = RelayBoard.open(config.relay_url, unit=config.relay_unit)
     settings = ReaderSettings(region=config.region)
     if not config.fine_pass:
@@ -110,7 +116,7 @@ def run(config_path: Path) -> int:
 
     def refresh() -> None:
         pull()
-        book.load(json.loads(snapshot_path.read_text(encoding="utf-8")))
+        book.load(sealed.load())
 
     try:
         run_gate(controller, stop, refresh=refresh if client is not None else None)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.barrier.app import ConfigError, GateConfig
+from gate.barrier.app import ConfigError, GateConfig, SealedSnapshot
 from gate.barrier.cli import gate_main
 
 
@@ -51,9 +51,10 @@ def test_the_gate_app_starts_on_the_simulators_and_stops_on_sigterm(tmp_path: Pa
 
     from offline_queue.identity import Identity
 
-    Identity.generate("gate-1").save(tmp_path)
+    identity = Identity.generate("gate-1")
+    identity.save(tmp_path)
     snapshot = {"plates": {"ABC1D23": {"unit": "A-0101"}}, "tariffs": {}}
-    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot), encoding="utf-8")
+    SealedSnapshot(tmp_path / "snapshot.json", identity.raw_private()).save(snapshot)
     config = {
         "terminal_id": "gate-1",
         "terminal_dir": str(tmp_path),
@@ -89,3 +90,15 @@ def test_the_gate_app_starts_on_the_simulators_and_stops_on_sigterm(tmp_path: Pa
             process.kill()
             process.wait()
     assert (tmp_path / "journal.sqlite3").is_file()
+
+
+def test_the_snapshot_is_sealed_to_its_terminal(tmp_path: Path) -> None:
+    from offline_queue.identity import Identity
+
+    path = tmp_path / "snapshot.bin"
+    mine, other = Identity.generate("gate-1"), Identity.generate("gate-2")
+    SealedSnapshot(path, mine.raw_private()).save({"plates": {"<hash>": {"unit": "A-0101"}}})
+    assert b"A-0101" not in path.read_bytes()
+    assert SealedSnapshot(path, mine.raw_private()).load()["plates"]["<hash>"]["unit"] == "A-0101"
+    with pytest.raises(ConfigError):
+        SealedSnapshot(path, other.raw_private()).load()
