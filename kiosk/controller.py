@@ -20,6 +20,7 @@ import hashlib
 import logging
 import queue
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -219,6 +220,7 @@ class KioskController:
             b"credential-directory:" + settings.card_master_key + settings.terminal_id.encode()
         ).digest()
         self._intents: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self._wake = threading.Event()  # set by ``submit``: a touch does not wait a period
         self._listeners: list[Callable[[KioskView], None]] = []
         self._view = KioskView(
             estate_name=settings.estate_name,
@@ -277,6 +279,7 @@ class KioskController:
     def submit(self, intent: str, **args: Any) -> None:
         """From the screens (any thread): run ``intent`` on the controller's thread."""
         self._intents.put((intent, args))
+        self._wake.set()
 
     def start(self) -> None:
         """Bring the devices up, credit any cash session a crash left open, go idle."""
@@ -322,7 +325,8 @@ class KioskController:
                 self.step()
             except Exception:  # one bad step must not stop the kiosk; it is logged
                 log.exception("controller step failed")
-            time.sleep(max(0.0, period - (time.monotonic() - started)))
+            self._wake.wait(max(0.0, period - (time.monotonic() - started)))
+            self._wake.clear()
 
     def _touch(self) -> None:
         self._last_activity = self.clock()
@@ -495,7 +499,8 @@ class KioskController:
         if reader is None or not self.devices.ok(CARD):
             return
         try:
-            reading = reader.wait_for_tap(0.05)
+            # Short: intents queued meanwhile wait for this call to return.
+            reading = reader.wait_for_tap(0.02)
         except CardNotGenuine:
             log.warning("a card failed authentication (clone or relay)")
             self.journal.append("identify_refused", {"method": "card", "reason": "card_clone"})

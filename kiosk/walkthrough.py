@@ -145,7 +145,12 @@ def run(server_url: str, token: str, directory: Path) -> WalkThrough:
         until(lambda v: v.screen == Screen.IDLE)
         shot("idle")
         if card is not None:
-            card[0].tap(DEMO_CARD)
+            for _ in range(3):  # a card "pulled" mid-read (pcscd was slow): tap it again
+                card[0].tap(DEMO_CARD)
+                view = until(lambda v: v.screen in (Screen.OVERVIEW, Screen.IDENTIFY))
+                if view.screen == Screen.OVERVIEW:
+                    break
+                card[0].remove()
             result.identified_by = f"card {DEMO_CARD} through pcscd"
         else:
             controller.submit(
