@@ -10,7 +10,6 @@ from central.facilities import tables as _facility_tables  # noqa: F401  (regist
 from central.fees import tables as _fee_tables  # noqa: F401  (registers its tables)
 from central.journal import tables as _journal_tables  # noqa: F401  (registers its tables)
 from central.metering import tables as _metering_tables  # noqa: F401  (registers its tables)
-from central.terminals import tables as _terminal_tables  # noqa: F401  (registers its tables)
 from central.parking import tables as _parking_tables  # noqa: F401  (registers its tables)
 from central.terminals import tables as _terminal_tables  # noqa: F401  (registers its tables)
 
