@@ -6,6 +6,10 @@ with an offset. Topics, for MQTT (QoS 1 both ways)::
     prepaid/meters/<serial>/reading   meter -> server   a Reading
     prepaid/meters/<serial>/state     meter -> server   a StateReport (also the ack)
     prepaid/meters/<serial>/command   server -> meter   a Command
+    prepaid/gateways/<id>/readings    gateway -> server {"readings": [Reading, ...]}
+
+A gateway (a data concentrator reading many meters over M-Bus or RS-485) sends
+its readings in batches on its own topic; commands still go to each meter's topic.
 """
 
 from __future__ import annotations
@@ -38,6 +42,30 @@ class SupplyState(StrEnum):
     OFF = "off"
     LIMITED = "limited"
     ARMED = "armed"  # a gas valve armed, waiting for the resident
+
+
+GATEWAY_ROOT = "prepaid/gateways"
+
+
+def gateway_topic(gateway: str) -> str:
+    return f"{GATEWAY_ROOT}/{gateway}/readings"
+
+
+def gateway_readings(payload: bytes | bytearray) -> tuple[list[Reading], list[str]]:
+    """The readings of a gateway's batch message, and why any item was refused
+    (one bad reading does not take its neighbours down)."""
+    data = decode_json(payload)
+    items = data.get("readings")
+    if not isinstance(items, list):
+        raise MessageError('a gateway batch is {"readings": [...]}')
+    readings: list[Reading] = []
+    refused: list[str] = []
+    for i, item in enumerate(items):
+        try:
+            readings.append(Reading.from_json(item))
+        except MessageError as err:
+            refused.append(f"readings[{i}]: {err}")
+    return readings, refused
 
 
 def reading_topic(serial: str) -> str:

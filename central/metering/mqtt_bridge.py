@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from central.metering.service import MeteringService
 from domain.metering_messages import (
+    GATEWAY_ROOT,
     TOPIC_ROOT,
     Command,
     MessageError,
@@ -33,6 +34,7 @@ from domain.metering_messages import (
     command_topic,
     decode_json,
     encode,
+    gateway_readings,
     serial_of,
 )
 
@@ -85,7 +87,13 @@ class MqttBridge:
         reason: object,
         properties: object,
     ) -> None:
-        client.subscribe([(f"{TOPIC_ROOT}/+/reading", 1), (f"{TOPIC_ROOT}/+/state", 1)])
+        client.subscribe(
+            [
+                (f"{TOPIC_ROOT}/+/reading", 1),
+                (f"{TOPIC_ROOT}/+/state", 1),
+                (f"{GATEWAY_ROOT}/+/readings", 1),
+            ]
+        )
         log.info("mqtt connected", extra={"broker": f"{self.host}:{self.port}"})
 
     def _on_subscribe(
@@ -174,6 +182,14 @@ class MqttBridge:
         reports: list[StateReport] = []
         for message in batch:
             try:
+                if message.topic.startswith(GATEWAY_ROOT + "/"):
+                    good, refused = gateway_readings(message.payload)
+                    readings.extend(good)
+                    for reason in refused:
+                        log.warning(
+                            "gateway reading refused: %s", reason, extra={"topic": message.topic}
+                        )
+                    continue
                 serial, kind = serial_of(message.topic)
                 data = decode_json(message.payload)
                 if kind == "reading":

@@ -189,3 +189,56 @@ def test_mqtt_end_to_end_with_a_broker_restart(db: Database, broker: Broker) -> 
         link.close()
         bridge.stop()
         service.stop()
+
+
+def test_a_gateway_batch_over_mqtt(db: Database, broker: Broker) -> None:
+    import json
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from domain.metering_messages import gateway_topic
+
+    with db.write() as conn:
+        registry.add_tariff(conn, ELECTRICITY)
+        for n in range(3):
+            registry.add_meter(
+                conn,
+                serial=f"E-{n}",
+                unit="A-0101",
+                utility="electricity",
+                tariff="elec",
+                transport="mqtt",
+                installed_at=T0,
+            )
+    pay(db, "A-0101", "electricity", 100_000, "fund")
+    service = MeteringService(db)
+    bridge = MqttBridge(service, broker.url)
+    bridge.start()
+    gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gateway-1")
+    try:
+        assert bridge.connected.wait(30)
+        gateway.connect("127.0.0.1", broker.port)
+        gateway.loop_start()
+        batch = [
+            {"serial": f"E-{n}", "taken_at": (T0 + timedelta(hours=1)).isoformat(), "value": "2"}
+            for n in range(3)
+        ]
+        batch.append({"serial": "E-0", "taken_at": "yesterday", "value": "1"})  # refused alone
+        gateway.publish(gateway_topic("gw-1"), json.dumps({"readings": batch}), qos=1)
+
+        def charged() -> int:
+            with db.read() as conn:
+                return int(
+                    conn.execute(
+                        select(func.count())
+                        .select_from(readings)
+                        .where(readings.c.status == "charged")
+                    ).scalar_one()
+                )
+
+        wait_for(lambda: charged() == 3)
+    finally:
+        gateway.loop_stop()
+        gateway.disconnect()
+        bridge.stop()
