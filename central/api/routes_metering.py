@@ -29,7 +29,7 @@ from domain.tariffs import Tariff, TariffError
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the metering service (worker, MQTT bridge) with the server; stop it after."""
     settings = MeteringSettings.from_env()
-    service = MeteringService(app.state.db)
+    service = MeteringService(app.state.db, channels=settings.channels())
     app.state.metering = service
     bridge = None
     if settings.mqtt_url:

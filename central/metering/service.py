@@ -38,6 +38,11 @@ class MeteringSettings:
     mqtt_url: str | None = None  # mqtt://host:port; None: meters report over HTTP only
     tick_s: float = 0.2
     worker: bool = True
+    sms_url: str | None = None  # the SMS gateway's endpoint; None: SMS is only logged
+    sms_key: str = ""
+    smtp_host: str | None = None  # None: e-mail is only logged
+    smtp_port: int = 25
+    mail_from: str = "prepaid@localhost"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MeteringSettings:
@@ -46,7 +51,21 @@ class MeteringSettings:
             mqtt_url=e.get("PREPAID_MQTT_URL") or None,
             tick_s=float(e.get("PREPAID_METERING_TICK_S", "0.2")),
             worker=e.get("PREPAID_METERING_WORKER", "1") not in ("0", "false", "no"),
+            sms_url=e.get("PREPAID_SMS_URL") or None,
+            sms_key=e.get("PREPAID_SMS_KEY", ""),
+            smtp_host=e.get("PREPAID_SMTP_HOST") or None,
+            smtp_port=int(e.get("PREPAID_SMTP_PORT", "25")),
+            mail_from=e.get("PREPAID_MAIL_FROM", "prepaid@localhost"),
         )
+
+    def channels(self) -> dict[str, notify.Channel]:
+        """The real channels where configured; the logging ones elsewhere."""
+        channels = notify.development_channels()
+        if self.sms_url:
+            channels["sms"] = notify.SmsGateway(self.sms_url, self.sms_key)
+        if self.smtp_host:
+            channels["email"] = notify.SmtpEmail(self.smtp_host, self.smtp_port, self.mail_from)
+        return channels
 
 
 class MeteringService:
