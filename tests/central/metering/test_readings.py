@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from central.db.database import Database
@@ -147,3 +148,29 @@ def test_common_area_meter_is_shared_by_floor_area(
     answer = client.get("/v1/metering/shared/LIFT-A", headers=manager)  # type: ignore[attr-defined]
     shared = {r["unit"]: r["charged"] for r in answer.json()}
     assert shared == {u: 10_000 - b for u, b in balances.items()}
+
+
+def test_meter_replacement(db: Database, service: MeteringService) -> None:
+    from central.errors import InvalidRequest
+    from central.metering import registry
+
+    pay(db, "A-0101", "electricity", 100_000, "t1")
+    assert verdicts(service, reading("E-1", T0, "10")) == ["charged"]
+    with db.write() as conn:
+        with pytest.raises(InvalidRequest):  # the final reading must have been charged
+            registry.remove_meter(conn, serial="E-1", final_value="12", at=T0)
+        registry.remove_meter(conn, serial="E-1", final_value="10", at=T0)
+        registry.add_meter(
+            conn,
+            serial="E-2",
+            unit="A-0101",
+            utility="electricity",
+            tariff="elec",
+            installed_at=T0,
+            start_value="3",
+            replaces="E-1",
+        )
+    assert verdicts(service, reading("E-1", T0 + timedelta(hours=1), "11")) == ["rejected"]
+    assert verdicts(service, reading("E-2", T0 + timedelta(hours=1), "5")) == ["charged"]
+    # 10 kWh on the old meter (617) and 2 on the new one from its start of 3 (123.46).
+    assert balance(db, "wallet:A-0101:electricity") == 100_000 - 617 - 123
