@@ -451,3 +451,14 @@ def days_left(
                 }
             )
     return out
+
+
+@router.get("/meters/{serial}/commands")
+def poll_commands(
+    serial: str, service: Service, principal: Annotated[Principal, Depends(MeterRoles)]
+) -> list[dict[str, Any]]:
+    """For a meter on HTTP between its reports: the commands waiting for it (marked sent;
+    acknowledge each with ``POST /v1/metering/state``)."""
+    with service.db.write() as conn:
+        commands = supply.commands_to_send(conn, now=utcnow(), transport="http", awake=[serial])
+    return [c.to_json() for c in commands]

@@ -296,3 +296,51 @@ def test_days_left(client: TestClient, manager: dict[str, str], db: Database) ->
     assert answer.status_code == 200
     assert [r["utility"] for r in answer.json()] == ["electricity", "water", "gas"]
     assert all(r["days_left"] is None for r in answer.json())  # nothing used yet
+
+
+def test_an_http_meter_polls_for_its_commands(
+    client: TestClient, manager: dict[str, str], db: Database
+) -> None:
+    from tests.central.metering.conftest import ELECTRICITY
+
+    with db.write() as conn:
+        registry.add_tariff(conn, ELECTRICITY)
+        registry.add_meter(
+            conn,
+            serial="E-8",
+            unit="A-0102",
+            utility="electricity",
+            tariff="elec",
+            installed_at=T0 - timedelta(days=1),
+        )
+    client.app.state.metering.invalidate()  # type: ignore[attr-defined]
+    answer = client.post(
+        "/v1/metering/readings",
+        headers=manager,
+        json={"readings": [{"serial": "E-8", "taken_at": T0.isoformat(), "value": "50"}]},
+    )
+    (cut,) = answer.json()["commands"]
+    pay(db, "A-0102", "electricity", 10_000, "poll-top-up")
+    deadline = time.monotonic() + 5
+    polled: list[dict[str, object]] = []
+    while not polled:
+        assert time.monotonic() < deadline
+        polled = client.get("/v1/metering/meters/E-8/commands", headers=manager).json()
+        polled = [c for c in polled if c["action"] == "restore"]
+        time.sleep(0.05)
+    acked = client.post(
+        "/v1/metering/state",
+        headers=manager,
+        json={
+            "reports": [
+                {
+                    "serial": "E-8",
+                    "state": "on",
+                    "at": T0.isoformat(),
+                    "command_id": polled[0]["id"],
+                }
+            ]
+        },
+    )
+    assert acked.json()["results"] == ["acked"]
+    assert cut["action"] == "cut"
