@@ -292,7 +292,20 @@ class TopUpScreen(KioskScreen):
         self.body.add_widget(Text(self.t("Top up {wallet}", wallet=wallet), size=40, bold=True))
         notice = self.t(MESSAGES["no_change"])
         self.body.add_widget(Text(notice, size=28, colour=YELLOW, size_hint_y=1.2))
-        if not view.cash_active:
+        if view.qr_order is not None:
+            order = view.qr_order
+            self.body.add_widget(
+                Image(texture=qr_texture(order.qr), size_hint_y=3, fit_mode="contain")
+            )
+            self.body.add_widget(
+                Text(
+                    self.t("Pay {amount}: {seconds} s left", amount=money(view, order.amount),
+                           seconds=str(order.seconds_left)),
+                    size=30, bold=True,
+                )
+            )  # fmt: skip
+            self.body.add_widget(Text(self.message(view), size=24, colour=PALE))
+        elif not view.cash_active:
             grid = GridLayout(cols=2 if self.portrait else 4, spacing=PAD * 2, size_hint_y=1.6)
             for amount in view.preset_amounts:
                 grid.add_widget(
@@ -308,6 +321,27 @@ class TopUpScreen(KioskScreen):
                 Touch(self.t("Insert what you like"), self.submit("start_cash"),
                       name="start_cash", size_hint_y=0.8)
             )  # fmt: skip
+            if view.qr_payment:
+                qr_row = GridLayout(cols=2 if self.portrait else 4, spacing=PAD * 2,
+                                    size_hint_y=0.8)  # fmt: skip
+                for amount in view.preset_amounts:
+                    qr_row.add_widget(
+                        Touch(
+                            self.t("QR {amount}", amount=money(view, amount)),
+                            self.submit("start_qr", amount=amount),
+                            name=f"qr:{amount}",
+                            size=22,
+                        )
+                    )
+                self.body.add_widget(qr_row)
+            elif view.message == "qr_unavailable" or not view.online:
+                self.body.add_widget(
+                    Text(self.t(MESSAGES["qr_unavailable"]), size=22, colour=PALE,
+                         size_hint_y=0.4)
+                )  # fmt: skip
+            if view.message in ("qr_cancelled", "qr_unavailable") and view.qr_payment:
+                self.body.add_widget(Text(self.message(view), size=22, colour=ORANGE,
+                                          size_hint_y=0.4))  # fmt: skip
         else:
             counter = self.t("Inserted: {amount}", amount=money(view, view.inserted))
             if view.target:

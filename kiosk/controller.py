@@ -33,6 +33,7 @@ from domain.money import Money
 from kiosk.devices import BILL, CARD, COIN, PRINTER, DeviceHealth, Devices
 from kiosk.gateway import CentralGateway, CentralRefused, CentralUnavailable, WalletBalance
 from kiosk.journal import LocalJournal, TopUpEntry
+from kiosk.payments import CallbackServer, CallbackVerifier, ProviderClient, ProviderUnavailable
 from kiosk.settings import KioskSettings
 from kiosk.tokens import QrTokenVerifier, ereceipt_token
 from terminal_drivers.bill_acceptor.device import BillEvent, BillEventKind
@@ -109,6 +110,9 @@ MESSAGES = {
     "printer_failed": "The printer is not working. Scan this code for your e-receipt.",
     "pending": "Credited at this kiosk; the balance will update when the server is reachable.",
     "pin_wrong": "Wrong PIN.",
+    "qr_pay": "Scan this code with your banking or payment app to pay.",
+    "qr_cancelled": "The QR payment was cancelled. Nothing was charged.",
+    "qr_unavailable": "QR payment is not available right now.",
 }
 
 
@@ -133,6 +137,14 @@ class ReceiptView:
     problem: str
     ereceipt_url: str
     lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QrOrderView:
+    order_id: str
+    qr: str
+    amount: int
+    seconds_left: int
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,7 @@ class KioskView:
     cue: int = 0  # grows by one per stacked note or coin: the screen beeps
     limit: int = 0
     qr_payment: bool = False
+    qr_order: QrOrderView | None = None
     card_identification: bool = True
     qr_identification: bool = True
     receipt: ReceiptView | None = None
@@ -238,6 +251,21 @@ class KioskController:
         self._next_credentials = 0.0
         self._next_health = 0.0
         self._cash_ready = False
+        self.provider: ProviderClient | None = None
+        self.callbacks: CallbackServer | None = None
+        self._qr_deadline = 0.0
+        if settings.payment_provider_url and settings.payment_secret:
+            self.provider = ProviderClient(
+                settings.payment_provider_url, name=settings.payment_provider_name
+            )
+            self.callbacks = CallbackServer(
+                CallbackVerifier(settings.payment_secret),
+                lambda order, amount, ref: self.submit(
+                    "payment_notified", order_id=order, amount=amount, ref=ref
+                ),
+                host=settings.callback_host,
+                port=settings.callback_port,
+            )
 
     # -- the view ---------------------------------------------------------------------
     @property
@@ -283,6 +311,8 @@ class KioskController:
 
     def start(self) -> None:
         """Bring the devices up, credit any cash session a crash left open, go idle."""
+        if self.callbacks is not None:
+            self.callbacks.start()
         self._prepare_cash_devices()
         self._recover_open_sessions()
         self._refresh_credentials(force=True)
@@ -304,6 +334,8 @@ class KioskController:
         screen = self._view.screen
         if screen == Screen.TOP_UP and self._view.cash_active:
             self._poll_cash()
+        if self._view.qr_order is not None:
+            self._qr_tick(now)
         elif screen in (Screen.IDLE, Screen.IDENTIFY, Screen.OUT_OF_SERVICE):
             self._poll_card()
         if now >= self._next_health and not self._view.cash_active:
@@ -315,6 +347,14 @@ class KioskController:
             self._sync()
             self._refresh_credentials()
         self._publish()
+
+    def close(self) -> None:
+        """Stop what the controller started itself (the payment callback receiver)."""
+        if self.callbacks is not None:
+            self.callbacks.stop()
+            self.callbacks = None
+        if self.provider is not None:
+            self.provider.close()
 
     def run(self, stop: Callable[[], bool], period: float = 0.1) -> None:
         """The controller thread's body."""
@@ -333,7 +373,7 @@ class KioskController:
 
     def _timeouts(self, now: float) -> None:
         screen, idle = self._view.screen, now - self._last_activity
-        if screen == Screen.TOP_UP:
+        if screen == Screen.TOP_UP and self._view.qr_order is None:
             if idle >= self.settings.cash_timeout_s:
                 log.info("top-up screen timed out")
                 self.finish()  # stacked cash is credited first, with its receipt
@@ -355,6 +395,8 @@ class KioskController:
         self._touch()
 
     def go_idle(self) -> None:
+        if self._view.qr_order is not None:
+            self.cancel_qr()
         if self._view.cash_active and self._session and self._session.stacked:
             self.finish()  # stacked cash is always credited first
         elif self._view.cash_active:
@@ -380,6 +422,9 @@ class KioskController:
 
     def back(self) -> None:
         """The screen's back button: top-up -> overview, overview -> idle."""
+        if self._view.qr_order is not None:
+            self.cancel_qr()
+            return
         if self._view.screen == Screen.TOP_UP and self._session:
             if self._session.stacked:
                 self.finish()
@@ -425,7 +470,8 @@ class KioskController:
         if self._session is None or wallet not in TOP_UP_WALLETS:
             return
         self._set(screen=Screen.TOP_UP, selected_wallet=wallet, target=amount, inserted=0)
-        self._set(qr_payment=False)  # QR payment: not offered until a provider is wired
+        # QR payment needs the provider and so the network (DESIGN.md): not offered offline.
+        self._set(qr_payment=self.provider is not None and self._view.online)
         self._say("no_change")
         self._touch()
 
@@ -467,6 +513,132 @@ class KioskController:
         )
         self._set(cash_active=False)
         self._after_top_up(entry, card=session.card)
+
+    # -- QR / mobile payment ---------------------------------------------------------
+    def start_qr(self, amount: int) -> None:
+        session = self._session
+        if (
+            session is None
+            or self.provider is None
+            or self.callbacks is None
+            or self._view.screen != Screen.TOP_UP
+            or self._view.cash_active
+            or self._view.qr_order is not None
+            or amount <= 0
+        ):
+            return
+        order_id = f"{self.settings.terminal_id}-{self.journal.journal_id}-{secrets.token_hex(6)}"
+        self.journal.open_qr_order(
+            order_id=order_id,
+            unit=session.unit,
+            wallet=self._view.selected_wallet,
+            amount=amount,
+            currency=self.settings.currency,
+        )
+        try:
+            order = self.provider.create_order(
+                order_id=order_id,
+                amount=amount,
+                currency=self.settings.currency,
+                notify_url=self.callbacks.url,
+            )
+        except ProviderUnavailable as err:
+            log.warning("payment provider unavailable: %s", err)
+            self.journal.close_qr_order(order_id, "failed")
+            self._set(qr_payment=False)
+            self._say("qr_unavailable")
+            return
+        self._qr_deadline = self.clock() + self.settings.qr_payment_timeout_s
+        seconds = int(self.settings.qr_payment_timeout_s)
+        self._set(qr_order=QrOrderView(order_id, order.qr, amount, seconds), target=amount)
+        self._say("qr_pay")
+        self._touch()
+
+    def cancel_qr(self) -> None:
+        """Close the order with the provider; if the money came first, credit it."""
+        order = self._view.qr_order
+        if order is None or self.provider is None:
+            return
+        try:
+            answer = self.provider.cancel(order.order_id)
+        except ProviderUnavailable as err:
+            # The order stays open in the journal: a callback that comes later still credits.
+            log.warning("could not cancel order %s: %s", order.order_id, err)
+            self._set(qr_order=None, target=0)
+            self._say("qr_unavailable")
+            return
+        if answer.status == "paid":  # the money came first: credit it, with its receipt
+            self.payment_notified(order.order_id, order.amount, "")
+            return
+        self._set(qr_order=None, target=0)
+        self.journal.close_qr_order(order.order_id, "cancelled")
+        self._say("qr_cancelled")
+        self._touch()
+
+    def _qr_tick(self, now: float) -> None:
+        order = self._view.qr_order
+        if order is None:
+            return
+        left = max(0, int(self._qr_deadline - now + 0.999))
+        if left != order.seconds_left:
+            self._set(qr_order=replace(order, seconds_left=left))
+        if now >= self._qr_deadline:
+            log.info("QR order %s timed out", order.order_id)
+            self.cancel_qr()
+
+    def payment_notified(self, order_id: str, amount: int, ref: str) -> None:
+        """The provider says paid (a verified callback, or its answer to a cancel)."""
+        known = self.journal.qr_order(order_id)
+        if known is None:
+            log.error("payment for an order this kiosk never made: %s", order_id)
+            self.journal.append("qr_unknown_order", {"order_id": order_id, "amount": amount})
+            return
+        if amount != known["amount"]:
+            log.error("order %s paid %d, not %d", order_id, amount, known["amount"])
+            self.journal.append(
+                "qr_amount_mismatch",
+                {"order_id": order_id, "paid": amount, "ordered": known["amount"]},
+            )
+            return
+        entry = self.journal.credit_qr_order(order_id, ref)
+        if entry is None:
+            log.info("order %s: paid again, credited already", order_id)
+            return
+        current = self._view.qr_order
+        waiting = current is not None and current.order_id == order_id
+        if waiting and self._session is not None:
+            self._set(qr_order=None)
+            self._after_top_up(entry, card=self._session.card)
+            return
+        # Late: the countdown is over and the resident may have gone; the money is
+        # still theirs, credited once.
+        log.warning("late payment for order %s credited to %s", order_id, entry.unit)
+        self._post_quietly(entry)
+
+    def _post_quietly(self, entry: TopUpEntry) -> None:
+        try:
+            result = self.gateway.top_up(
+                key=entry.key,
+                unit=entry.unit,
+                wallet=entry.wallet,
+                amount=entry.amount,
+                currency=entry.currency,
+                method=entry.method,
+                source=self._source(entry),
+                memo=f"kiosk {self.settings.terminal_id} #{entry.seq}",
+            )
+            self.journal.mark_applied(
+                entry.seq, transaction_id=result.transaction_id, balance_after=result.balance_after
+            )
+        except CentralUnavailable:
+            self._set(online=False)  # the sync applies it later
+        except CentralRefused as err:
+            self.journal.mark_rejected(entry.seq, f"{err.code}: {err}")
+
+    def _source(self, entry: TopUpEntry) -> str:
+        if entry.method == "provider":
+            return self.settings.payment_provider_name
+        return self.settings.terminal_id
 
     def technician(self, pin: str) -> None:
         if not self.settings.technician_pin or pin != self.settings.technician_pin:
@@ -827,7 +999,7 @@ class KioskController:
                 amount=entry.amount,
                 currency=entry.currency,
                 method=entry.method,
-                source=self.settings.terminal_id,
+                source=self._source(entry),
                 memo=f"kiosk {self.settings.terminal_id} #{entry.seq}",
             )
             self.journal.mark_applied(
@@ -954,7 +1126,7 @@ class KioskController:
                     amount=entry.amount,
                     currency=entry.currency,
                     method=entry.method,
-                    source=self.settings.terminal_id,
+                    source=self._source(entry),
                     memo=f"kiosk {self.settings.terminal_id} #{entry.seq}",
                 )
             except CentralUnavailable:

@@ -10,6 +10,7 @@ from typing import NoReturn
 from kiosk.controller import (
     KioskController,
     KioskView,
+    QrOrderView,
     ReceiptView,
     Screen,
     WalletState,
@@ -68,7 +69,9 @@ GALLERY: dict[str, KioskView] = {
     "identify": replace(BASE, screen=Screen.IDENTIFY, message="card_lost"),
     "overview": OVERVIEW,
     "overview-offline": replace(OVERVIEW, online=False),
-    "top-up": replace(OVERVIEW, screen=Screen.TOP_UP, selected_wallet="electricity"),
+    "top-up": replace(
+        OVERVIEW, screen=Screen.TOP_UP, selected_wallet="electricity", qr_payment=True
+    ),
     "top-up-cash": replace(
         OVERVIEW,
         screen=Screen.TOP_UP,
@@ -80,6 +83,17 @@ GALLERY: dict[str, KioskView] = {
         stacked=(10000, 2000),
         target=20000,
         message="note_refused",
+    ),
+    "top-up-qr": replace(
+        OVERVIEW,
+        screen=Screen.TOP_UP,
+        selected_wallet="water",
+        qr_payment=True,
+        qr_order=QrOrderView(
+            "kiosk-lobby-a-3f2a-9c1d", "https://sandbox.pay.example/q/Yk3q0xZ1aB9c", 10000, 47
+        ),
+        target=10000,
+        message="qr_pay",
     ),
     "receipt": replace(OVERVIEW, screen=Screen.RECEIPT, receipt=RECEIPT, message="printed"),
     "receipt-paper-out": replace(

@@ -55,6 +55,16 @@ CREATE TABLE IF NOT EXISTS wallet_cache (
     at TEXT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS qr_orders (
+    order_id TEXT PRIMARY KEY,
+    unit TEXT NOT NULL,
+    wallet TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open',
+    top_up_seq INTEGER,
+    provider_ref TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -171,6 +181,84 @@ class LocalJournal:
         entry = self.top_up(seq)
         assert entry is not None
         return entry
+
+    def open_qr_order(
+        self, *, order_id: str, unit: str, wallet: str, amount: int, currency: str
+    ) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                body = {"order_id": order_id, "unit": unit, "wallet": wallet, "amount": amount}
+                self._insert("qr_order", body, "")
+                self._db.execute(
+                    "INSERT INTO qr_orders (order_id, unit, wallet, amount, currency)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (order_id, unit, wallet, amount, currency),
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def qr_order(self, order_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT order_id, unit, wallet, amount, currency, state, top_up_seq"
+                " FROM qr_orders WHERE order_id = ?",
+                (order_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        keys = ("order_id", "unit", "wallet", "amount", "currency", "state", "top_up_seq")
+        return dict(zip(keys, row, strict=True))
+
+    def credit_qr_order(self, order_id: str, provider_ref: str) -> TopUpEntry | None:
+        """The provider says paid: one top-up per order, however often or late it says so."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT unit, wallet, amount, currency, state FROM qr_orders"
+                    " WHERE order_id = ?",
+                    (order_id,),
+                ).fetchone()
+                if row is None or row[4] == "paid":
+                    self._db.execute("ROLLBACK")
+                    return None
+                unit, wallet, amount, currency, _ = row
+                body = {
+                    "unit": unit,
+                    "wallet": wallet,
+                    "amount": amount,
+                    "currency": currency,
+                    "method": "provider",
+                    "order_id": order_id,
+                    "provider_ref": provider_ref,
+                }
+                seq = self._insert("top_up", body, "")
+                key = f"{self.terminal_id}:{self.journal_id}:{seq}"
+                self._db.execute(
+                    "INSERT INTO top_ups (seq, idempotency_key, unit, wallet, amount, currency,"
+                    " method) VALUES (?, ?, ?, ?, ?, ?, 'provider')",
+                    (seq, key, unit, wallet, amount, currency),
+                )
+                self._db.execute(
+                    "UPDATE qr_orders SET state = 'paid', top_up_seq = ?, provider_ref = ?"
+                    " WHERE order_id = ?",
+                    (seq, provider_ref, order_id),
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return self.top_up(seq)
+
+    def close_qr_order(self, order_id: str, state: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE qr_orders SET state = ? WHERE order_id = ? AND state = 'open'",
+                (state, order_id),
+            )
 
     def close_session(self, session: str, reason: str) -> None:
         """A session that took no money ends without a top-up."""

@@ -41,6 +41,13 @@ class KioskSettings:
     # server verifies tokens itself.
     qr_token_key: bytes = b""
     ereceipt_base: str = "https://pay.example/r/"
+    # QR / mobile payment: the provider's merchant API and the callbacks' shared secret.
+    payment_provider_url: str = ""
+    payment_provider_name: str = "sandbox"
+    payment_secret: bytes = b""
+    callback_host: str = "127.0.0.1"
+    callback_port: int = 0
+    qr_payment_timeout_s: float = 60.0
     # Behaviour.
     languages: tuple[str, ...] = ("en", "zh_CN")
     idle_timeout_s: float = 60.0

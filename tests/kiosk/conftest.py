@@ -86,6 +86,7 @@ class Rig:
         return controller
 
     def shutdown(self, controller: KioskController) -> None:
+        controller.close()
         controller.devices.close()
         controller.journal.close()
         self.controllers.remove(controller)

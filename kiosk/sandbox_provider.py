@@ -1,0 +1,162 @@
+"""The built-in sandbox payment provider, run as its own process.
+
+    python -m kiosk.sandbox_provider --port 8480 --secret-hex 00ff...
+
+Merchant API: ``POST /orders`` (idempotent by ``order_id``), ``POST
+/orders/{id}/cancel`` (answers ``paid`` when the money came first),
+``GET /orders/{id}``. Sandbox controls, standing in for the resident's banking
+app: ``POST /orders/{id}/pay`` with ``{"callback_delay": seconds}`` pays the
+order (even a cancelled one: "the resident paid as the kiosk gave up", which a
+real provider settles by refunding or by the late credit the kiosk makes) and
+sends the signed callback after the delay, retrying until it is answered 200;
+``POST /orders/{id}/replay`` sends the last callback again, byte for byte.
+Callbacks are signed by :func:`kiosk.payments.signed_headers`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+from kiosk.payments import signed_headers
+
+ORDER_PATH = re.compile(r"^/orders/([A-Za-z0-9._:-]+)(/cancel|/pay|/replay)?$")
+
+
+class Sandbox:
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.last_callback: dict[str, tuple[bytes, dict[str, str]]] = {}
+        self.lock = threading.Lock()
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            order = self.orders.get(body["order_id"])
+            if order is None:
+                order = {
+                    "order_id": body["order_id"],
+                    "amount": int(body["amount"]),
+                    "currency": body["currency"],
+                    "notify_url": body["notify_url"],
+                    "status": "open",
+                    "qr": f"https://sandbox.pay.example/q/{secrets.token_urlsafe(12)}",
+                    "ref": "",
+                }
+                self.orders[order["order_id"]] = order
+            return dict(order)
+
+    def cancel(self, order_id: str) -> dict[str, Any]:
+        with self.lock:
+            order = self.orders[order_id]
+            if order["status"] == "open":
+                order["status"] = "cancelled"
+            return dict(order)
+
+    def pay(self, order_id: str, delay: float) -> dict[str, Any]:
+        with self.lock:
+            order = self.orders[order_id]
+            order["status"] = "paid"
+            order["ref"] = order["ref"] or f"sbx-{secrets.token_hex(6)}"
+            payload = {k: order[k] for k in ("order_id", "amount", "currency", "status", "ref")}
+        body = json.dumps(payload, sort_keys=True).encode()
+        threading.Thread(
+            target=self._notify, args=(order, body, delay), name="sandbox-callback", daemon=True
+        ).start()
+        return dict(order)
+
+    def _notify(self, order: dict[str, Any], body: bytes, delay: float) -> None:
+        time.sleep(delay)
+        for attempt in range(20):
+            headers = signed_headers(self.secret, body)
+            self.last_callback[order["order_id"]] = (body, headers)
+            try:
+                answer = requests.post(order["notify_url"], data=body, headers=headers, timeout=3)
+                if answer.status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(min(5.0, 0.2 * 2**attempt))
+
+    def replay(self, order_id: str) -> int:
+        body, headers = self.last_callback[order_id]
+        url = self.orders[order_id]["notify_url"]
+        return requests.post(url, data=body, headers=headers, timeout=3).status_code
+
+
+def serve(sandbox: Sandbox, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, data: Any) -> None:
+            raw = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _body(self) -> dict[str, Any]:
+            length = int(self.headers.get("Content-Length") or 0)
+            data: dict[str, Any] = json.loads(self.rfile.read(length) or b"{}")
+            return data
+
+        def do_GET(self) -> None:
+            match = ORDER_PATH.match(self.path)
+            if not match or match.group(2) or match.group(1) not in sandbox.orders:
+                self._answer(404, {"error": "no such order"})
+                return
+            self._answer(200, sandbox.orders[match.group(1)])
+
+        def do_POST(self) -> None:
+            try:
+                body = self._body()
+                if self.path == "/orders":
+                    self._answer(200, sandbox.create(body))
+                    return
+                match = ORDER_PATH.match(self.path)
+                if not match or match.group(1) not in sandbox.orders:
+                    self._answer(404, {"error": "no such order"})
+                    return
+                order_id, action = match.group(1), match.group(2)
+                if action == "/cancel":
+                    self._answer(200, sandbox.cancel(order_id))
+                elif action == "/pay":
+                    delay = float(body.get("callback_delay", 0))
+                    self._answer(200, sandbox.pay(order_id, delay))
+                elif action == "/replay":
+                    self._answer(200, {"kiosk_answered": sandbox.replay(order_id)})
+                else:
+                    self._answer(405, {"error": "not allowed"})
+            except (ValueError, KeyError) as err:
+                self._answer(400, {"error": str(err)})
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kiosk.sandbox_provider", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--secret-hex", required=True)
+    args = parser.parse_args(argv)
+    server = serve(Sandbox(bytes.fromhex(args.secret_hex)), args.host, args.port)
+    print(f"sandbox provider on http://{args.host}:{server.server_address[1]}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
