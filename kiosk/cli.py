@@ -1,7 +1,8 @@
 """``prepaid kiosk``: run the lobby kiosk, its demo walk-through, or its screenshots.
 
     prepaid kiosk run --server URL --token T [--bill URL] [--coin URL] [--printer URL]
-                      [--card pcsc://NAME] [--simulated] [--portrait] [--offscreen]
+                      [--card pcsc://NAME] [--provider URL] [--simulated] [--portrait]
+                      [--offscreen]
     prepaid kiosk walkthrough --server URL --token T --dir DIR
     prepaid kiosk screenshots [--out docs/screenshots]
 
@@ -26,9 +27,17 @@ def _settings(args: argparse.Namespace) -> object:
     from kiosk.walkthrough import demo_settings
 
     token = args.token or os.environ.get("PREPAID_KIOSK_TOKEN", "")
+    secret = os.environ.get("PREPAID_KIOSK_PAYMENT_SECRET", "")
+    provider_url = str(args.provider) if secret else ""
+    payment_secret = bytes.fromhex(secret) if secret else b""
     if args.simulated:
         settings = demo_settings(args.server, token, Path(args.journal))
-        return replace(settings, card_reader_url=args.card or "")
+        return replace(
+            settings,
+            card_reader_url=args.card or "",
+            payment_provider_url=provider_url,
+            payment_secret=payment_secret,
+        )
     from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
 
     key = os.environ.get("PREPAID_KIOSK_CARD_KEY", "")
@@ -45,6 +54,8 @@ def _settings(args: argparse.Namespace) -> object:
         card_system_id=DEMO_SYSTEM_ID,
         technician_pin=os.environ.get("PREPAID_KIOSK_PIN", ""),
         development=os.environ.get("PREPAID_ENV", "development") == "development",
+        payment_provider_url=provider_url,
+        payment_secret=payment_secret,
     )
 
 
@@ -88,6 +99,7 @@ def _run(args: argparse.Namespace) -> int:
         pass
     finally:
         thread.stop()
+        controller.close()
         devices.close()
         controller.journal.close()
     return 0
@@ -137,6 +149,11 @@ def main(argv: Sequence[str]) -> int:
     run.add_argument("--coin", default="", help="coin acceptor URL")
     run.add_argument("--printer", default="", help="receipt printer URL")
     run.add_argument("--card", default="", help="card reader URL, pcsc://<reader name>")
+    run.add_argument(
+        "--provider",
+        default="",
+        help="payment provider URL (with $PREPAID_KIOSK_PAYMENT_SECRET, hex): QR payment",
+    )
     run.add_argument("--simulated", action="store_true", help="every device on its simulator")
     run.add_argument("--portrait", action="store_true", help="800x1280 instead of 1280x800")
     run.add_argument("--offscreen", action="store_true", help="no window even with a display")
