@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from central.db.schema import accounts, units
 from central.db.types import utcnow
@@ -91,9 +92,17 @@ def system_account(conn: Connection, code: str, *, kind: str, currency: str) -> 
     account = by_code(conn, code)
     if account is not None:
         return account
-    conn.execute(
-        insert(accounts).values(code=code, kind=kind, currency=currency, created_at=utcnow())
-    )
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(accounts).values(
+                    code=code, kind=kind, currency=currency, created_at=utcnow()
+                )
+            )
+    except IntegrityError:
+        # Another transaction opened it at the same moment (two kiosks' first cash,
+        # two processes' first charge to a new service): theirs is the account.
+        pass
     found = by_code(conn, code)
     assert found is not None
     return found
