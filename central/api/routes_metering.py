@@ -8,7 +8,7 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
@@ -312,7 +312,7 @@ def held_readings(
 
 @router.post("/readings/{reading_id}/review")
 def review(
-    reading_id: int,
+    reading_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     body: ReviewIn,
     db: Db,
     service: Service,
@@ -343,7 +343,9 @@ def pending(db: Db, principal: Annotated[Principal, Depends(ReadRoles)]) -> list
 
 @router.get("/supply/events")
 def events(
-    db: Db, principal: Annotated[Principal, Depends(ReadRoles)], limit: int = 200
+    db: Db,
+    principal: Annotated[Principal, Depends(ReadRoles)],
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[dict[str, Any]]:
     """Every cut, limit, restore, deferral, expiry and mismatch with its reason, newest first."""
     with db.read() as conn:
