@@ -7,15 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from central.api import models as m
 from central.api.deps import Db, EstateDep, IdempotencyKey, context, require, write
 from central.api.routes_ledger import Responses
+from central.api.views import statement_out, unit_wallets
 from central.audit import log as audit
 from central.auth.principal import Principal, Role
-from central.db.schema import accounts
 from central.errors import InvalidRequest
 from central.estate import csv_io, occupancy, registry
 from central.ledger.statements import statement
@@ -124,31 +123,8 @@ def list_wallets(
 ) -> list[m.WalletOut]:
     """Every wallet of a unit with its balance, money on hold and what is available."""
     with db.read() as conn:
-        unit_id = registry.unit_id(conn, unit)
-        rows = conn.execute(
-            select(
-                accounts.c.code,
-                accounts.c.purpose,
-                accounts.c.currency,
-                accounts.c.balance,
-                accounts.c.held,
-                accounts.c.floor,
-            )
-            .where(accounts.c.unit_id == unit_id)
-            .order_by(accounts.c.id)
-        ).all()
-    return [
-        m.WalletOut(
-            wallet=r.code,
-            purpose=r.purpose,
-            currency=r.currency,
-            balance=r.balance,
-            held=r.held,
-            available=r.balance - r.held - (r.floor or 0),
-            floor=r.floor or 0,
-        )
-        for r in rows
-    ]
+        registry.unit_id(conn, unit)  # an unknown unit is a 404, not an empty list
+        return unit_wallets(conn, unit)
 
 
 @router.get(
@@ -173,26 +149,7 @@ def get_statement(
             period_to=period_to,
             zone=estate.zone,
         )
-    return m.StatementOut(
-        wallet=st.wallet,
-        currency=st.currency,
-        timezone=st.timezone,
-        period_from=st.period_from,
-        period_to=st.period_to,
-        opening=st.opening,
-        closing=st.closing,
-        lines=[
-            m.StatementLineOut(
-                transaction_id=line.transaction_id,
-                at=line.at.isoformat(),
-                kind=line.kind,
-                memo=line.memo,
-                amount=line.amount,
-                balance=line.balance,
-            )
-            for line in st.lines
-        ],
-    )
+    return statement_out(st)
 
 
 @router.post("/residents", status_code=201, response_model=m.CreatedOut, responses=Responses)

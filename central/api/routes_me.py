@@ -17,6 +17,7 @@ from sqlalchemy import select
 from central.api import models as m
 from central.api.deps import Db, EstateDep, require
 from central.api.routes_ledger import Responses
+from central.api.views import statement_out, unit_wallets
 from central.auth.principal import Principal, Role
 from central.db.schema import accounts, postings, transactions, units
 from central.errors import NotFound, Unauthorized, Unavailable
@@ -88,31 +89,7 @@ def my_wallets(unit: str, db: Db, principal: Resident) -> list[m.WalletOut]:
     """Every wallet of the household with its balance and what is available."""
     _own(principal, unit)
     with db.read() as conn:
-        rows = conn.execute(
-            select(
-                accounts.c.code,
-                accounts.c.purpose,
-                accounts.c.currency,
-                accounts.c.balance,
-                accounts.c.held,
-                accounts.c.floor,
-            )
-            .join(units, units.c.id == accounts.c.unit_id)
-            .where(units.c.code == unit)
-            .order_by(accounts.c.id)
-        ).all()
-    return [
-        m.WalletOut(
-            wallet=r.code,
-            purpose=r.purpose,
-            currency=r.currency,
-            balance=r.balance,
-            held=r.held,
-            available=r.balance - r.held - (r.floor or 0),
-            floor=r.floor or 0,
-        )
-        for r in rows
-    ]
+        return unit_wallets(conn, unit)
 
 
 @router.get(
@@ -141,26 +118,7 @@ def my_statement(
             )
         except NotFound:
             raise _nothing_here() from None
-    return m.StatementOut(
-        wallet=st.wallet,
-        currency=st.currency,
-        timezone=st.timezone,
-        period_from=st.period_from,
-        period_to=st.period_to,
-        opening=st.opening,
-        closing=st.closing,
-        lines=[
-            m.StatementLineOut(
-                transaction_id=line.transaction_id,
-                at=line.at.isoformat(),
-                kind=line.kind,
-                memo=line.memo,
-                amount=line.amount,
-                balance=line.balance,
-            )
-            for line in st.lines
-        ],
-    )
+    return statement_out(st)
 
 
 @router.get("/units/{unit}/usage", response_model=list[m.UsageDayOut], responses=Responses)
