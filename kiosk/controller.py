@@ -339,7 +339,7 @@ class KioskController:
         elif screen in (Screen.IDLE, Screen.IDENTIFY, Screen.OUT_OF_SERVICE):
             self._poll_card()
         if now >= self._next_health and not self._view.cash_active:
-            self._next_health = now + 2.0
+            self._next_health = now + self.settings.health_interval_s
             self._check_devices()
         self._timeouts(now)
         if now >= self._next_sync:

@@ -57,6 +57,10 @@ class KioskSettings:
     preset_amounts: tuple[int, ...] = (5000, 10000, 20000, 50000)
     low_balance: int = 3000  # below this a wallet is shown "low"
     sync_interval_s: float = 5.0
+    # How often idle devices are checked (a failed one comes back, a good one fails).
+    # A check holds the controller for tens of ms (four printer status reads), so
+    # not too often: a tap that arrives meanwhile waits for it.
+    health_interval_s: float = 10.0
     accepted_notes: tuple[int, ...] = field(default=(1000, 2000, 5000, 10000))
     technician_pin: str = ""
     development: bool = True
