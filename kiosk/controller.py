@@ -36,6 +36,7 @@ from kiosk.journal import LocalJournal, TopUpEntry
 from kiosk.payments import CallbackServer, CallbackVerifier, ProviderClient, ProviderUnavailable
 from kiosk.settings import KioskSettings
 from kiosk.tokens import QrTokenVerifier, ereceipt_token
+from terminal_drivers.bill_acceptor.codes import FAULTS, Status
 from terminal_drivers.bill_acceptor.device import BillEvent, BillEventKind
 from terminal_drivers.card_reader.errors import (
     CardNotGenuine,
@@ -62,6 +63,14 @@ WALLET_ORDER = (
 )
 TOP_UP_WALLETS = ("electricity", "water", "gas", "parking", "services")
 CREDENTIAL_REFRESH_S = 300.0
+# A note between the slot and the cash box: "finish" waits for its vend valid or return.
+NOTE_IN_FLIGHT = {
+    Status.ACCEPTING,
+    Status.ESCROW,
+    Status.HOLDING,
+    Status.STACKING,
+    Status.VEND_VALID,
+}
 
 
 class Screen(StrEnum):
@@ -753,7 +762,7 @@ class KioskController:
         return tuple(views)
 
     def _last_top_up(self, unit: str) -> tuple[str, int] | None:
-        entries = self.journal._top_ups("unit = ?", (unit,))
+        entries = self.journal.top_ups_of(unit)
         return (entries[-1].wallet, entries[-1].amount) if entries else None
 
     # -- cash ---------------------------------------------------------------------------
@@ -823,7 +832,7 @@ class KioskController:
         bill = self.devices.bill
         for _ in range(10):
             self._poll_cash()
-            if bill is None or bill._escrow_amount is None:
+            if bill is None or bill.status not in NOTE_IN_FLIGHT:
                 break
             time.sleep(0.05)
 
@@ -965,7 +974,7 @@ class KioskController:
         if bill is not None:
             try:
                 self._bill_events(bill.poll())
-                if not bill._fault and not self.devices.ok(BILL):
+                if bill.status not in FAULTS and not self.devices.ok(BILL):
                     self.devices.mark(BILL, True)
             except DriverError as err:
                 self.devices.mark(BILL, False, str(err))

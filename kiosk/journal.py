@@ -315,6 +315,9 @@ class LocalJournal:
         found = self._top_ups("t.seq = ?", (seq,))
         return found[0] if found else None
 
+    def top_ups_of(self, unit: str) -> list[TopUpEntry]:
+        return self._top_ups("unit = ?", (unit,))
+
     def pending_top_ups(self) -> list[TopUpEntry]:
         return self._top_ups("state = 'pending'")
 

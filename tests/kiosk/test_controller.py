@@ -278,3 +278,20 @@ def test_pulling_the_cassette_closes_the_period_and_prints_its_count(rig: Rig) -
     assert "Total    90.00 CNY" in count
     assert kiosk.journal.cash_by_denomination() == {}
     assert not kiosk.devices.ok("bill_acceptor")
+
+
+def test_a_note_on_its_way_in_when_finish_is_pressed_still_counts(rig: Rig) -> None:
+    kiosk = rig.kiosk()
+    before = rig.central.balance("B-0102", "electricity")
+    identify(kiosk, "B-0102")
+    kiosk.choose_wallet("electricity")
+    kiosk.start_cash()
+    rig.bill_sim.insert(value=20)
+    until(kiosk, lambda: kiosk.view.inserted == 2000)
+    rig.bill_sim.insert(value=50)
+    kiosk.step()  # the acceptor has the note; it is not stacked yet
+    kiosk.finish()
+    receipt = kiosk.view.receipt
+    assert receipt is not None
+    assert receipt.amount == sum(rig.bill_sim.stacked) == 7000
+    assert rig.central.balance("B-0102", "electricity") == before + sum(rig.bill_sim.stacked)
