@@ -72,6 +72,7 @@ STATE_NAMES = {
     WalletState.LOW: "Low",
     WalletState.EMERGENCY: "Emergency credit",
     WalletState.CUT_OFF: "Supply cut off",
+    WalletState.EMPTY: "Empty",
     WalletState.UNKNOWN: "Unknown",
 }
 STATE_COLOURS = {
@@ -79,6 +80,7 @@ STATE_COLOURS = {
     WalletState.LOW: YELLOW,
     WalletState.EMERGENCY: ORANGE,
     WalletState.CUT_OFF: RED,
+    WalletState.EMPTY: PALE,
     WalletState.UNKNOWN: PALE,
 }
 DEVICE_NAMES = {

@@ -88,6 +88,7 @@ class WalletState(StrEnum):
     LOW = "low"
     EMERGENCY = "emergency"  # below zero, living on the emergency credit
     CUT_OFF = "cut_off"  # nothing left to spend: the supply is off until a top-up
+    EMPTY = "empty"  # nothing left to spend on a wallet that feeds no supply (parking, fees)
     UNKNOWN = "unknown"  # offline and no snapshot
 
 
@@ -197,9 +198,11 @@ def mask_card(card_number: str) -> str:
     return "*" * max(0, len(card_number) - 4) + card_number[-4:] if card_number else ""
 
 
-def wallet_state(balance: int, available: int, low: int) -> WalletState:
+def wallet_state(balance: int, available: int, low: int, purpose: str = "") -> WalletState:
     if available <= 0:
-        return WalletState.CUT_OFF
+        # Only a utility has a supply to cut; an empty parking or fee wallet is just empty.
+        utility = purpose in ("electricity", "water", "gas")
+        return WalletState.CUT_OFF if utility else WalletState.EMPTY
     if balance < 0:
         return WalletState.EMERGENCY
     if balance < low:
@@ -757,7 +760,7 @@ class KioskController:
                     continue  # the unit has no such wallet
                 views.append(WalletView(purpose, None, None, WalletState.UNKNOWN, pending))
                 continue
-            state = wallet_state(w.balance, w.available, self.settings.low_balance)
+            state = wallet_state(w.balance, w.available, self.settings.low_balance, purpose)
             views.append(WalletView(purpose, w.balance, w.available, state, pending))
         return tuple(views)
 

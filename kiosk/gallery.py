@@ -30,7 +30,7 @@ WALLETS = (
     WalletView("electricity", 23450, 25450, WalletState.OK),
     WalletView("water", 2210, 4210, WalletState.LOW),
     WalletView("gas", -850, 1150, WalletState.EMERGENCY),
-    WalletView("parking", 0, 0, WalletState.CUT_OFF),
+    WalletView("parking", 0, 0, WalletState.EMPTY),
     WalletView("property_fee", 120000, 120000, WalletState.OK),
     WalletView("maintenance_fund", 356000, 356000, WalletState.OK),
     WalletView("services", 5000, 5000, WalletState.OK, pending=2000),

@@ -295,3 +295,12 @@ def test_a_note_on_its_way_in_when_finish_is_pressed_still_counts(rig: Rig) -> N
     assert receipt is not None
     assert receipt.amount == sum(rig.bill_sim.stacked) == 7000
     assert rig.central.balance("B-0102", "electricity") == before + sum(rig.bill_sim.stacked)
+
+
+def test_only_a_utility_is_cut_off_when_empty() -> None:
+    from kiosk.controller import WalletState, wallet_state
+
+    assert wallet_state(0, 0, 1000, "electricity") is WalletState.CUT_OFF
+    assert wallet_state(0, 0, 1000, "parking") is WalletState.EMPTY
+    assert wallet_state(0, 0, 1000, "maintenance_fund") is WalletState.EMPTY
+    assert wallet_state(-500, 1500, 1000, "electricity") is WalletState.EMERGENCY
