@@ -301,6 +301,8 @@ class MoveOutIn(Body):
     resident_id: Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
     refund_method: Literal["staff_desk", "provider"] = "staff_desk"
     refund_to: Annotated[str, Field(max_length=48)] = ""
+    # The last register value of each of the unit's meters, when the household leaves.
+    final_readings: Annotated[dict[str, str], Field(max_length=20)] = {}
 
 
 class ImportOut(BaseModel):

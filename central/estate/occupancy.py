@@ -6,12 +6,13 @@ or the provider), and a debt moves to the departing resident's own account
 (``debt:resident:<id>``), so the next occupant starts from zero and never pays
 for someone else. The maintenance fund stays with the unit: it belongs to the
 building, not to the person. The resident's credentials and sign-in sessions
-are revoked either way. Final meter readings, where meters exist, are taken by
-the metering module before the move-out is recorded.
+are revoked either way. When the household leaves, every meter of the unit
+gives its final reading, which is charged before the balances are settled.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -23,7 +24,10 @@ from central.estate import registry
 from central.ledger import accounts as acc
 from central.ledger.plans import Context, DbResolver, money_source
 from central.ledger.posting import Leg, post
+from central.metering.ingest import environment, ingest
+from central.metering.tables import meters
 from central.residents.login import revoke_all
+from domain.metering_messages import Reading
 from domain.wallets import Purpose
 
 
@@ -44,6 +48,7 @@ def move_out(
     resident_id: int,
     refund_method: str = "staff_desk",
     refund_to: str = "",
+    final_readings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     unit_id = registry.unit_id(conn, unit)
     row = conn.execute(
@@ -71,15 +76,58 @@ def move_out(
         .where(residents.c.unit_id == unit_id, residents.c.moved_out_at.is_(None))
     ).scalar_one()
     settled: list[dict[str, Any]] = []
+    readings: list[dict[str, Any]] = []
     if remaining == 0:
+        readings = _final_readings(conn, ctx, unit_id, final_readings or {})
         settled = _settle(conn, ctx, unit, unit_id, resident_id, refund_method, refund_to)
     return {
         "resident_id": resident_id,
         "unit": unit,
         "credentials_revoked": revoked,
         "household_settled": remaining == 0,
+        "final_readings": readings,
         "settlements": settled,
     }
+
+
+def _final_readings(
+    conn: Connection, ctx: Context, unit_id: int, given: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Charge the household's last usage before its balances are settled.
+
+    Every active meter of the unit needs its final reading; each must be charged
+    (not held for review), or the move-out waits until a manager has looked."""
+    serials = sorted(
+        conn.execute(
+            select(meters.c.serial).where(meters.c.unit_id == unit_id, meters.c.status == "active")
+        ).scalars()
+    )
+    missing = [serial for serial in serials if serial not in given]
+    if missing:
+        raise Refused(
+            f"the household leaves with meters: give the final reading of {', '.join(missing)}",
+            code="final_readings_required",
+        )
+    unknown = sorted(set(given) - set(serials))
+    if unknown:
+        raise InvalidRequest(
+            f"{', '.join(unknown)} is not a meter of this unit", code="unknown_meter"
+        )
+    try:
+        batch = [Reading(serial, ctx.now, Decimal(given[serial])) for serial in serials]
+    except (InvalidOperation, ValueError) as err:
+        raise InvalidRequest("a final reading is a number", code="invalid_reading") from err
+    if not batch:
+        return []
+    result = ingest(conn, environment(conn, ctx.estate), batch, now=ctx.now, actor=ctx.actor)
+    refused = [v for v in result.verdicts if v.verdict in ("held", "rejected")]
+    if refused:
+        first = refused[0]
+        raise Refused(
+            f"the final reading of {first.serial} was {first.verdict}: {first.reason}",
+            code="final_reading_not_charged",
+        )
+    return [v.to_json() for v in result.verdicts]
 
 
 def _settle(
