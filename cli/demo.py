@@ -12,13 +12,18 @@ import json
 import secrets
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from domain.money import Money
 
 
 def _step(text: str) -> None:
@@ -137,6 +142,28 @@ def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
             _step(f"the ledger now holds: A-0101 electricity {balance}")
 
 
+LOW_UNIT = "A-1202"  # the demo leaves this unit's electricity nearly empty: watch it cut off
+
+RESTORE_BODY = (
+    '{"unit": "%s", "wallet": "electricity", "amount": 10000, '
+    '"currency": "CNY", "method": "staff_desk"}'
+)
+
+
+def meter_fleet(base: str, token: str, *, steps: int) -> subprocess.Popen[str]:
+    """The simulated meter fleet in its own process, reporting over HTTP.
+
+    One simulated hour passes each second, so A-1202's nearly empty electricity
+    wallet runs into its emergency credit and is cut off within a few minutes,
+    and a top-up restores it."""
+    command = [
+        sys.executable, "-m", "cli.main", "sim", "meters", "--count", "144",
+        "--server", base, "--token", token, "--speed", "3600", "--interval", "900",
+        "--steps", str(steps),
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="prepaid demo",
@@ -159,13 +186,18 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(list(argv))
 
     import uvicorn
+    from sqlalchemy import select
 
     from central import logs
     from central.api.app import create_app
     from central.auth.principal import Role
     from central.auth.staff import create_staff
     from central.db.database import Database
+    from central.db.schema import accounts
     from central.estate.demo import seed
+    from central.estate.settings import load as ESTATE_OF
+    from central.ledger.operations import Context, charge
+    from central.metering import demo as meters_demo
     from central.settings import Settings
 
     logs.configure("WARNING")
@@ -185,6 +217,22 @@ def main(argv: Sequence[str]) -> int:
     with db.write() as conn:
         summary = seed(conn)
         create_staff(conn, username="manager", password=password, role=Role.MANAGER)
+        meter_count = meters_demo.seed(conn, installed_at=datetime.now(UTC) - timedelta(hours=1))
+        # Leave one household's electricity nearly empty, so the fleet's readings run
+        # it into its emergency credit and a cut-off can be watched.
+        low = conn.execute(
+            select(accounts.c.balance).where(accounts.c.code == f"wallet:{LOW_UNIT}:electricity")
+        ).scalar_one()
+        if low > 50:
+            charge(
+                conn,
+                Context(ESTATE_OF(conn), "demo:nearly-empty", "system:demo"),
+                unit=LOW_UNIT,
+                purpose="electricity",
+                amount=low - 50,
+                currency="CNY",
+                memo="demo: leave 0.50 CNY",
+            )
     _step(
         f"demo estate 'Harbour View Gardens': {summary.units} units in 2 towers, "
         f"{summary.residents} residents, {summary.cards} cards, {summary.plates} plates"
@@ -206,6 +254,35 @@ def main(argv: Sequence[str]) -> int:
             outcome["token"] = token
             if not args.no_kiosk:
                 kiosk_walkthrough(base, token, args.dir / "kiosk")
+            fleet = meter_fleet(base, token, steps=4 if args.exit_after_walkthrough else 0)
+            outcome["fleet"] = fleet
+            _step(
+                f"meter fleet: {meter_count} simulated meters report every 15 simulated minutes "
+                "(an hour a second); usage is priced and deducted as it arrives"
+            )
+            if args.exit_after_walkthrough:
+                fleet.wait(timeout=120)
+                charged = _call(base, "GET", "/v1/units/A-0101/wallets", token)
+                _step(
+                    "after the fleet's first readings: A-0101 electricity "
+                    + next(
+                        Money(w["balance"], w["currency"]).format()
+                        for w in charged
+                        if w["purpose"] == "electricity"
+                    )
+                )
+            else:
+                print(
+                    f"      {LOW_UNIT} has 0.50 CNY of electricity left: within a few minutes it "
+                    "runs into its emergency credit and is cut off; watch with\n"
+                    f"      curl -s -H 'Authorization: Bearer {token}' "
+                    f"{base}/v1/metering/supply/events\n"
+                    "      then top it up and watch the restore:\n"
+                    f"      curl -s -X POST {base}/v1/ledger/top-ups "
+                    f"-H 'Authorization: Bearer {token}' -H 'Idempotency-Key: restore-1' "
+                    "-H 'Content-Type: application/json' "
+                    f"-d '{RESTORE_BODY % LOW_UNIT}'"
+                )
             print()
             print(f"  manager login: manager / {password}")
             print("  try it:")
@@ -226,5 +303,9 @@ def main(argv: Sequence[str]) -> int:
 
     threading.Thread(target=drive, daemon=True).start()
     server.run()
+    fleet = outcome.get("fleet")
+    if fleet is not None and fleet.poll() is None:
+        fleet.terminate()
+        fleet.wait(timeout=30)
     db.close()
     return 1 if "error" in outcome else 0

@@ -33,6 +33,8 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
     assert "48 units" in result.stdout
     assert "electricity 416.00 CNY" in result.stdout
     assert "all balanced" in result.stdout
+    assert "meter fleet: 144 simulated meters" in result.stdout
+    assert "after the fleet's first readings" in result.stdout
     assert "curl -s -H 'Authorization: Bearer" in result.stdout
 
 
