@@ -128,7 +128,8 @@ def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
         + (" (no display: offscreen, a screenshot of each screen)" if offscreen else "")
     )
     command = [sys.executable, "-m", "cli.main", "kiosk", "walkthrough"]
-    command += ["--server", base, "--token", token, "--dir", str(directory)]
+    # "--token=..." : a token may begin with "-", which argparse would take for an option.
+    command += ["--server", base, f"--token={token}", "--dir", str(directory)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the kiosk walk-through failed:\n{done.stdout}{done.stderr[-3000:]}")
@@ -158,7 +159,7 @@ def meter_fleet(base: str, token: str, *, steps: int) -> subprocess.Popen[str]:
     and a top-up restores it."""
     command = [
         sys.executable, "-m", "cli.main", "sim", "meters", "--count", "144",
-        "--server", base, "--token", token, "--speed", "3600", "--interval", "900",
+        "--server", base, f"--token={token}", "--speed", "3600", "--interval", "900",
         "--steps", str(steps),
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

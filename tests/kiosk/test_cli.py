@@ -15,7 +15,7 @@ def test_the_walkthrough_credits_the_ledger_and_saves_each_screen(
     before = central.balance("A-0101", "electricity")
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "kiosk", "walkthrough", "--server", central.base_url,
-         "--token", central.token, "--dir", str(tmp_path)],
+         f"--token={central.token}", "--dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
