@@ -38,6 +38,7 @@ from domain.money import Money
 from kiosk.controller import (
     MESSAGES,
     TOP_UP_WALLETS,
+    BillView,
     KioskController,
     KioskView,
     WalletState,
@@ -242,6 +243,13 @@ class OverviewScreen(KioskScreen):
                 Text(self.t("Balances as of {time}", time=at), size=24, colour=YELLOW,
                      size_hint_y=None, height=sp(24) * 1.8)
             )  # fmt: skip
+        if view.confirm_bill is not None:  # the question takes the wallets' place
+            self._confirm(view, view.confirm_bill)
+            self.body.add_widget(
+                Touch(self.t("Done"), self.submit("go_idle"), name="done", size_hint_y=None,
+                      height=TOUCH * 1.3)
+            )  # fmt: skip
+            return
         rows = GridLayout(cols=4, spacing=PAD, size_hint_y=len(view.wallets) or 1)
         for wallet in view.wallets:
             rows.add_widget(Text(self.t(WALLET_NAMES[wallet.purpose]), size=26, halign="left"))
@@ -267,7 +275,8 @@ class OverviewScreen(KioskScreen):
             else:
                 rows.add_widget(Widget(size_hint_min=(TOUCH, TOUCH)))
         self.body.add_widget(rows)
-        if view.last_top_up:
+        self._bills(view)
+        if view.last_top_up and not view.bills:  # the bills take its room
             last_wallet, last_amount = view.last_top_up
             self.body.add_widget(
                 Text(
@@ -286,6 +295,49 @@ class OverviewScreen(KioskScreen):
             Touch(self.t("Done"), self.submit("go_idle"), name="done", size_hint_y=None,
                   height=TOUCH * 1.3)
         )  # fmt: skip
+
+    def _confirm(self, view: KioskView, bill: BillView) -> None:
+        """Pay this bill (or its next instalment) from the property-fee wallet, or go back."""
+        ask = self.t(
+            "Pay {amount} for the fees of {period} from the property fee wallet?",
+            amount=money(view, bill.due_now),
+            period=bill.period,
+        )
+        self.body.add_widget(Text(ask, size=32, bold=True))
+        if view.message in ("fee_failed", "fee_no_answer"):
+            self.body.add_widget(Text(self.message(view), size=26, colour=ORANGE))
+        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row.add_widget(Touch(self.t("Back"), self.submit("back"), name="back", primary=False))
+        row.add_widget(Touch(self.t("Pay"), self.submit("pay_bill"), name="pay_bill"))
+        self.body.add_widget(row)
+
+    def _bills(self, view: KioskView) -> None:
+        """The open fee bills, soonest due first; landscape has room for the first only."""
+        for bill in view.bills[: 3 if self.portrait else 1]:
+            row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.2)
+            owed = self.t(
+                "Fees {period}: {amount} owed, due {date}",
+                period=bill.period,
+                amount=money(view, bill.outstanding),
+                date=bill.due_on,
+            )
+            row.add_widget(Text(owed, size=22, halign="left", size_hint_x=2))
+            label = (
+                self.t("Pay {amount}", amount=money(view, bill.due_now))
+                if bill.next_instalment is None
+                else self.t("Pay instalment {amount}", amount=money(view, bill.due_now))
+            )
+            row.add_widget(
+                Touch(label, self.submit("choose_bill", bill_id=bill.bill_id),
+                      name=f"bill:{bill.bill_id}", size=22)
+            )  # fmt: skip
+            self.body.add_widget(row)
+        # No bill left to ask about (paid meanwhile): the message stands on its own.
+        if view.message in ("fee_failed", "fee_no_answer") and not view.bills:
+            self.body.add_widget(
+                Text(self.message(view), size=22, colour=ORANGE, size_hint_y=None,
+                     height=sp(22) * 1.8)
+            )  # fmt: skip
 
 
 class TopUpScreen(KioskScreen):
@@ -384,16 +436,23 @@ class ReceiptScreen(KioskScreen):
             Text(self.t("Thank you"), size=48, bold=True, size_hint_y=None, height=sp(48) * 1.7)
         )
         wallet = self.t(WALLET_NAMES.get(receipt.wallet, receipt.wallet))
-        self.body.add_widget(
-            Text(self.t("Top-up of {amount} to {wallet}", amount=money(view, receipt.amount),
-                        wallet=wallet), size=32)
+        what = (
+            self.t("Fee payment of {amount}", amount=money(view, receipt.amount))
+            if receipt.bill_id
+            else self.t("Top-up of {amount} to {wallet}", amount=money(view, receipt.amount),
+                        wallet=wallet)
         )  # fmt: skip
+        self.body.add_widget(Text(what, size=32))
         balance = (
             self.t("Balance after: {amount}", amount=money(view, receipt.balance_after))
             if receipt.balance_after is not None
             else self.t(MESSAGES["pending"])
         )
-        self.body.add_widget(Text(balance, size=28, colour=YELLOW))
+        if receipt.bill_id and receipt.balance_after is not None:
+            balance = self.t("Property fee wallet now: {amount}",
+                             amount=money(view, receipt.balance_after))  # fmt: skip
+        if receipt.balance_after is not None or not receipt.bill_id:
+            self.body.add_widget(Text(balance, size=28, colour=YELLOW))
         self.body.add_widget(Text(self.message(view), size=28, colour=WHITE))
         if not receipt.printed:
             self.body.add_widget(
@@ -403,7 +462,7 @@ class ReceiptScreen(KioskScreen):
                 Text(receipt.reference, size=20, colour=PALE, size_hint_y=None, height=sp(20) * 1.8)
             )
         row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
-        if receipt.printed:
+        if receipt.printed and not receipt.bill_id:  # a reprint finds top-ups only
             row.add_widget(
                 Touch(self.t("Print again"), self.submit("reprint"), name="reprint", primary=False)
             )

@@ -31,7 +31,13 @@ from zoneinfo import ZoneInfo
 
 from domain.money import Money
 from kiosk.devices import BILL, CARD, COIN, PRINTER, DeviceHealth, Devices
-from kiosk.gateway import CentralGateway, CentralRefused, CentralUnavailable, WalletBalance
+from kiosk.gateway import (
+    CentralGateway,
+    CentralRefused,
+    CentralUnavailable,
+    OpenBill,
+    WalletBalance,
+)
 from kiosk.journal import LocalJournal, TopUpEntry
 from kiosk.payments import CallbackServer, CallbackVerifier, ProviderClient, ProviderUnavailable
 from kiosk.settings import KioskSettings
@@ -123,6 +129,8 @@ MESSAGES = {
     "qr_pay": "Scan this code with your banking or payment app to pay.",
     "qr_cancelled": "The QR payment was cancelled. Nothing was charged.",
     "qr_unavailable": "QR payment is not available right now.",
+    "fee_failed": "The fee was not paid. Nothing was charged.",
+    "fee_no_answer": "The server did not answer. Please try again: a fee is never paid twice.",
 }
 
 
@@ -133,6 +141,24 @@ class WalletView:
     available: int | None
     state: WalletState
     pending: int = 0  # credited here, not yet applied by the server
+
+
+@dataclass(frozen=True)
+class BillView:
+    bill_id: int
+    period: str
+    outstanding: int
+    due_on: str
+    next_instalment: int | None  # None: no instalment plan, the bill is paid whole
+
+    @property
+    def what(self) -> str:
+        return "whole" if self.next_instalment is None else "next_instalment"
+
+    @property
+    def due_now(self) -> int:
+        """What one tap pays: the next instalment, or the whole bill."""
+        return self.outstanding if self.next_instalment is None else self.next_instalment
 
 
 @dataclass(frozen=True)
@@ -147,6 +173,7 @@ class ReceiptView:
     problem: str
     ereceipt_url: str
     lines: tuple[str, ...]
+    bill_id: int = 0  # a property-fee payment, not a top-up
 
 
 @dataclass(frozen=True)
@@ -173,6 +200,8 @@ class KioskView:
     wallets: tuple[WalletView, ...] = ()
     balances_at: datetime | None = None  # when the balances were read (offline: snapshot age)
     last_top_up: tuple[str, int] | None = None  # (wallet, amount) at this kiosk
+    bills: tuple[BillView, ...] = ()  # the household's open fee bills, soonest due first
+    confirm_bill: BillView | None = None  # a bill the resident chose to pay: confirm or go back
     selected_wallet: str = ""
     top_up_wallets: tuple[str, ...] = TOP_UP_WALLETS
     preset_amounts: tuple[int, ...] = ()
@@ -221,6 +250,9 @@ class _Session:
     balances_at: datetime | None = None
     cash_id: str = ""
     stacked: list[int] = field(default_factory=list)
+    # A fee payment the server may have taken without answering: (bill, what, amount) and
+    # its idempotency key, reused by the next try so that it pays once.
+    fee_retry: tuple[tuple[int, str, int], str] | None = None
 
 
 class KioskController:
@@ -429,6 +461,8 @@ class KioskController:
             cash_active=False,
             balances_at=None,
             last_top_up=None,
+            bills=(),
+            confirm_bill=None,
         )
         self._touch()
 
@@ -444,6 +478,9 @@ class KioskController:
             if self._view.cash_active:
                 self._stop_cash(reason="back")
             self._set(screen=Screen.OVERVIEW, selected_wallet="", message="", target=0)
+            self._touch()
+        elif self._view.screen == Screen.OVERVIEW and self._view.confirm_bill is not None:
+            self._set(confirm_bill=None, message="")
             self._touch()
         else:
             self.go_idle()
@@ -745,6 +782,121 @@ class KioskController:
             session.wallets, session.balances_at = [], None
         self._set(wallets=self._wallet_views(), balances_at=session.balances_at)
         self._set(last_top_up=self._last_top_up(session.unit))
+        self._load_bills()
+
+    def _load_bills(self) -> None:
+        """The open fee bills: paid from the wallet on the server, so shown only online."""
+        session = self._session
+        if session is None:
+            return
+        found: list[OpenBill] = []
+        if self._view.online:
+            try:
+                found = self.gateway.open_bills(session.unit)
+            except (CentralUnavailable, CentralRefused) as err:
+                log.warning("cannot read the bills of %s: %s", session.unit, err)
+        bills = tuple(
+            BillView(b.bill_id, b.period, b.outstanding, b.due_on, b.next_instalment) for b in found
+        )
+        self._set(bills=bills, confirm_bill=None)
+
+    # -- property fees ------------------------------------------------------------------
+    def choose_bill(self, bill_id: int) -> None:
+        """A bill's row on the overview: ask to confirm paying it (or its next instalment)."""
+        bill = next((b for b in self._view.bills if b.bill_id == bill_id), None)
+        if self._session is None or self._view.screen != Screen.OVERVIEW or bill is None:
+            return
+        self._set(confirm_bill=bill, message="")
+        self._touch()
+
+    def pay_bill(self) -> None:
+        """Pay the confirmed bill from the household's property-fee wallet.
+
+        The intent is journalled (with its idempotency key) before the server is
+        asked, and the outcome after; a retry with the same key pays once.
+        """
+        session, bill = self._session, self._view.confirm_bill
+        if session is None or bill is None or self._view.screen != Screen.OVERVIEW:
+            return
+        body = {
+            "unit": session.unit,
+            "bill_id": bill.bill_id,
+            "what": bill.what,
+            "amount": bill.due_now,
+            "method": "wallet",
+            "card": session.card,
+        }
+        seq = self.journal.append("fee_payment", body)
+        key = f"{self.settings.terminal_id}:{self.journal.journal_id}:{seq}"
+        request = (bill.bill_id, bill.what, bill.due_now)
+        if session.fee_retry is not None and session.fee_retry[0] == request:
+            key = session.fee_retry[1]  # the same payment again: the server applies it once
+        session.fee_retry = None
+        try:
+            paid = self.gateway.pay_bill(
+                key=key,
+                bill_id=bill.bill_id,
+                unit=session.unit,
+                what=bill.what,
+                expected=bill.due_now,
+                method="wallet",
+                source=self.settings.terminal_id,
+            )
+        except (CentralUnavailable, CentralRefused) as err:
+            refused = isinstance(err, CentralRefused)
+            code = err.code if isinstance(err, CentralRefused) else "unavailable"
+            log.warning("fee payment %s not made: %s", key, err)
+            self.journal.append("fee_payment_failed", {"payment": seq, "key": key, "reason": code})
+            if not refused:  # it may have been applied: the next try reuses the key
+                session.fee_retry = (request, key)
+            self._load_wallets()  # the bill as it is now: changed, or paid meanwhile
+            again = next((b for b in self._view.bills if b.bill_id == bill.bill_id), None)
+            if not refused and again is not None and again.what == "next_instalment":
+                # An instalment paid without an answer leaves the next one at the same
+                # amount: the retry's key finds the first payment, not a second one.
+                session.fee_retry = ((again.bill_id, again.what, again.due_now), key)
+            self._set(confirm_bill=again)
+            self._say("fee_failed" if refused else "fee_no_answer")
+            self._touch()
+            return
+        self.journal.append(
+            "fee_paid",
+            {
+                "payment": seq,
+                "key": key,
+                "transaction_id": paid.transaction_id,
+                "remaining": paid.remaining,
+            },
+        )
+        currency = self.settings.currency
+        lines = [
+            self.settings.legal_name,
+            f"Tax no.  {self.settings.tax_number}",
+            f"Receipt  {self.settings.terminal_id}-{seq:06d}",
+            f"Date     {self._local_time()}",
+            f"Unit     {session.unit}",
+            f"Fee      {bill.period} (bill {bill.bill_id})",
+        ]
+        if paid.instalment is not None:
+            lines.append(f"Part     {paid.instalment[0]} of {paid.instalment[1]}")
+        lines += [
+            f"Amount   {Money(paid.paid, currency).format()}",
+            "Payment  property_fee wallet",
+            f"Owed     {Money(paid.remaining, currency).format()}",
+        ]
+        if session.card:
+            lines.append(f"Card     {session.card}")
+        if paid.balance_after is not None:
+            lines.append(f"Balance  {Money(paid.balance_after, currency).format()}")
+        self._show_receipt(
+            seq=seq,
+            wallet="property_fee",
+            amount=paid.paid,
+            method="wallet",
+            balance_after=paid.balance_after,
+            lines=lines,
+            bill_id=bill.bill_id,
+        )
 
     def _wallet_views(self) -> tuple[WalletView, ...]:
         session = self._session
@@ -1057,12 +1209,33 @@ class KioskController:
     def _print_receipt(
         self, entry: TopUpEntry, *, card: str, balance_after: int | None, duplicate: bool = False
     ) -> None:
-        reference = f"{self.settings.terminal_id}-{entry.seq:06d}"
-        url = self.settings.ereceipt_base + ereceipt_token(
-            self.settings.qr_token_key or self._directory_key, self.settings.terminal_id, entry.seq
-        )
         lines = self._receipt_lines(
             entry, card=card, balance_after=balance_after, duplicate=duplicate
+        )
+        self._show_receipt(
+            seq=entry.seq,
+            wallet=entry.wallet,
+            amount=entry.amount,
+            method=entry.method,
+            balance_after=balance_after,
+            lines=lines,
+        )
+
+    def _show_receipt(
+        self,
+        *,
+        seq: int,
+        wallet: str,
+        amount: int,
+        method: str,
+        balance_after: int | None,
+        lines: list[str],
+        bill_id: int = 0,
+    ) -> None:
+        """Print the receipt (or offer the e-receipt code) and show the receipt screen."""
+        reference = f"{self.settings.terminal_id}-{seq:06d}"
+        url = self.settings.ereceipt_base + ereceipt_token(
+            self.settings.qr_token_key or self._directory_key, self.settings.terminal_id, seq
         )
         printed, problem = False, "printer_failed"
         printer = self.devices.printer
@@ -1072,30 +1245,31 @@ class KioskController:
             )
             printed, problem = result.printed, result.problem
             self.devices.mark(PRINTER, result.printed, result.reason)
-            self.journal.append(
-                "receipt", {"top_up": entry.seq, "printed": printed, "problem": problem}
-            )
+            what = "fee_payment" if bill_id else "top_up"
+            self.journal.append("receipt", {what: seq, "printed": printed, "problem": problem})
         message = (
             "printed" if printed else ("paper_out" if problem == "paper_out" else "printer_failed")
         )
         self._set(
             screen=Screen.RECEIPT,
             receipt=ReceiptView(
-                seq=entry.seq,
+                seq=seq,
                 reference=reference,
-                wallet=entry.wallet,
-                amount=entry.amount,
-                method=entry.method,
+                wallet=wallet,
+                amount=amount,
+                method=method,
                 balance_after=balance_after,
                 printed=printed,
                 problem="" if printed else problem,
                 ereceipt_url=url,
                 lines=tuple(lines),
+                bill_id=bill_id,
             ),
-            inserted=entry.amount,
+            inserted=amount,
+            confirm_bill=None,
         )
         self._say(message)
-        if balance_after is None:
+        if balance_after is None and not bill_id:
             self._set(message_args=(("pending", "1"),))
         self._touch()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from kiosk.controller import (
+    BillView,
     KioskController,
     KioskView,
     QrOrderView,
@@ -44,6 +45,7 @@ OVERVIEW = replace(
     last_top_up=("electricity", 10000),
     balances_at=datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
 )
+BILL = BillView(7, "2026-Q1", 35400, "2026-02-28", 17700)
 RECEIPT = ReceiptView(
     seq=42,
     reference="kiosk-lobby-a-000042",
@@ -69,6 +71,11 @@ GALLERY: dict[str, KioskView] = {
     "identify": replace(BASE, screen=Screen.IDENTIFY, message="card_lost"),
     "overview": OVERVIEW,
     "overview-offline": replace(OVERVIEW, online=False),
+    "overview-fees": replace(OVERVIEW, bills=(BILL,)),
+    "overview-fee-confirm": replace(OVERVIEW, bills=(BILL,), confirm_bill=BILL),
+    "overview-fee-failed": replace(
+        OVERVIEW, bills=(BILL,), confirm_bill=BILL, message="fee_no_answer"
+    ),
     "top-up": replace(
         OVERVIEW, screen=Screen.TOP_UP, selected_wallet="electricity", qr_payment=True
     ),
@@ -96,6 +103,14 @@ GALLERY: dict[str, KioskView] = {
         message="qr_pay",
     ),
     "receipt": replace(OVERVIEW, screen=Screen.RECEIPT, receipt=RECEIPT, message="printed"),
+    "receipt-fee": replace(
+        OVERVIEW,
+        screen=Screen.RECEIPT,
+        receipt=replace(
+            RECEIPT, wallet="property_fee", amount=17700, balance_after=102300, bill_id=7
+        ),
+        message="printed",
+    ),
     "receipt-paper-out": replace(
         OVERVIEW,
         screen=Screen.RECEIPT,
@@ -120,7 +135,7 @@ class UnreachableCentral:
     def _down(self, *args: object, **kwargs: object) -> NoReturn:
         raise CentralUnavailable("no server in the gallery")
 
-    health = wallets = credentials = top_up = _down
+    health = wallets = credentials = top_up = open_bills = pay_bill = _down
 
 
 def gallery_controller() -> KioskController:

@@ -66,8 +66,33 @@ class TopUpResult:
     balance_after: int
 
 
+@dataclass(frozen=True)
+class OpenBill:
+    bill_id: int
+    period: str
+    outstanding: int  # the whole bill still owed, late fee included
+    due_on: str  # ISO date
+    next_instalment: int | None  # what the next instalment costs; None: no plan
+
+
+@dataclass(frozen=True)
+class BillPaid:
+    transaction_id: str
+    paid: int
+    remaining: int
+    instalment: tuple[int, int] | None  # (seq, of)
+    balance_after: int | None  # the paying wallet's balance, when paid from a wallet
+
+
 class CentralGateway(Protocol):
     def health(self) -> None: ...
+
+    def open_bills(self, unit: str) -> list[OpenBill]: ...
+
+    def pay_bill(
+        self, *, key: str, bill_id: int, unit: str, what: str, expected: int, method: str,
+        source: str,
+    ) -> BillPaid: ...  # fmt: skip
 
     def wallets(self, unit: str) -> list[WalletBalance]: ...
 
@@ -182,3 +207,40 @@ class HttpCentral:
         answer = self._call("POST", "/v1/ledger/top-ups", body, key=key)
         balance = answer["balances"][f"wallet:{unit}:{wallet}"]
         return TopUpResult(str(answer["transaction_id"]), int(balance))
+
+    def open_bills(self, unit: str) -> list[OpenBill]:
+        return [
+            OpenBill(
+                bill_id=int(b["bill_id"]),
+                period=str(b["period"]),
+                outstanding=int(b["outstanding"]),
+                due_on=str(b["due_on"]),
+                next_instalment=None
+                if b.get("next_instalment") is None
+                else int(b["next_instalment"]["amount"]),
+            )
+            for b in self._call("GET", f"/v1/fees/units/{unit}/bills")
+        ]
+
+    def pay_bill(
+        self, *, key: str, bill_id: int, unit: str, what: str, expected: int, method: str,
+        source: str,
+    ) -> BillPaid:  # fmt: skip
+        body = {
+            "what": what,
+            "method": method,
+            "source": source,
+            "unit": unit,
+            "expected": expected,
+        }
+        answer = self._call("POST", f"/v1/fees/bills/{bill_id}/payments", body, key=key)
+        receipt = answer["receipt"]
+        instalment = receipt.get("instalment")
+        balance = answer["balances"].get(f"wallet:{unit}:property_fee")
+        return BillPaid(
+            transaction_id=str(answer["transaction_id"]),
+            paid=int(receipt["paid"]),
+            remaining=int(receipt["remaining"]),
+            instalment=None if not instalment else (int(instalment["seq"]), int(instalment["of"])),
+            balance_after=None if balance is None or method != "wallet" else int(balance),
+        )

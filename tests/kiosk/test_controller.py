@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from kiosk.controller import KioskController, Screen, WalletState
+from kiosk.gateway import BillPaid, CentralUnavailable
 from kiosk.tokens import make_qr_token
 from tests.kiosk.conftest import QR_KEY, Rig
-from tests.kiosk.support import free_port
+from tests.kiosk.support import CentralServer, free_port
 
 
 def until(kiosk: KioskController, done: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -304,3 +306,92 @@ def test_only_a_utility_is_cut_off_when_empty() -> None:
     assert wallet_state(0, 0, 1000, "parking") is WalletState.EMPTY
     assert wallet_state(0, 0, 1000, "maintenance_fund") is WalletState.EMPTY
     assert wallet_state(-500, 1500, 1000, "electricity") is WalletState.EMERGENCY
+
+
+def fee_bill(central: CentralServer, unit: str) -> int:
+    """A 2030-Q1 fee bill of ``unit`` in three instalments; 1000.00 in its fee wallet."""
+    central.call(
+        "POST", "/v1/fees/schedules",
+        {"unit_kind": "flat", "per_m2_month": "2.00", "effective_from": "2025-01-01"},
+        key="kiosk-fee-schedule",
+    )  # fmt: skip
+    central.call(
+        "POST", "/v1/fees/runs", {"period": "2030-Q1", "due_on": "2030-01-31"},
+        key="kiosk-fee-run",
+    )  # fmt: skip
+    bill_id = int(central.call("GET", f"/v1/fees/units/{unit}/bills")[0]["bill_id"])
+    central.call("POST", f"/v1/fees/bills/{bill_id}/instalments", {"count": 3}, key=f"plan-{unit}")
+    central.call(
+        "POST", "/v1/ledger/top-ups",
+        {"unit": unit, "wallet": "property_fee", "amount": 100000, "currency": "CNY",
+         "method": "staff_desk"},
+        key=f"fee-wallet-{unit}",
+    )  # fmt: skip
+    return bill_id
+
+
+def test_the_kiosk_pays_an_instalment_end_to_end(rig: Rig) -> None:
+    central, unit = rig.central, "A-0101"
+    bill_id = fee_bill(central, unit)
+    before = central.call("GET", f"/v1/fees/bills/{bill_id}")
+    wallet_before = central.balance(unit, "property_fee")
+    kiosk = rig.kiosk()
+    identify(kiosk, unit)
+    bill = next(b for b in kiosk.view.bills if b.bill_id == bill_id)
+    instalment = before["next_instalment"]["amount"]
+    assert (bill.outstanding, bill.next_instalment) == (before["outstanding"], instalment)
+    assert bill.due_on == before["instalments"][0]["due_on"]
+    kiosk.choose_bill(bill_id)
+    assert kiosk.view.confirm_bill == bill
+    kiosk.back()  # changed their mind, then chose again
+    assert kiosk.view.confirm_bill is None
+    assert screen_of(kiosk) == Screen.OVERVIEW
+    kiosk.choose_bill(bill_id)
+    kiosk.pay_bill()
+    assert screen_of(kiosk) == Screen.RECEIPT, kiosk.view
+    receipt = kiosk.view.receipt
+    assert receipt is not None
+    assert receipt.bill_id == bill_id
+    assert (receipt.amount, receipt.printed) == (instalment, True)
+    assert receipt.balance_after == wallet_before - instalment
+    assert "Part     1 of 3" in receipt.lines
+    assert "Part     1 of 3" in rig.printer_sim.receipts[-1]
+    # The server: the wallet paid the instalment, once; the bill owes the rest.
+    assert central.balance(unit, "property_fee") == wallet_before - instalment
+    after = central.call("GET", f"/v1/fees/bills/{bill_id}")
+    assert after["outstanding"] == before["outstanding"] - instalment
+    assert [i["paid"] for i in after["instalments"]] == [True, False, False]
+    assert after["status"] == "open"
+    # Journalled before the server was asked, and its outcome after.
+    assert kiosk.journal.count("fee_payment") == 1
+    assert kiosk.journal.count("fee_paid") == 1
+    rig.shutdown(kiosk)
+
+
+def test_a_fee_payment_whose_answer_is_lost_is_paid_once_on_retry(rig: Rig) -> None:
+    central, unit = rig.central, "A-0202"
+    bill_id = fee_bill(central, unit)
+    wallet_before = central.balance(unit, "property_fee")
+    kiosk = rig.kiosk()
+    identify(kiosk, unit)
+    gateway = kiosk.gateway
+    real = gateway.pay_bill
+
+    def lost_answer(**kwargs: Any) -> BillPaid:
+        real(**kwargs)  # the server applies it; the answer never comes back
+        raise CentralUnavailable("timed out")
+
+    gateway.pay_bill = lost_answer  # type: ignore[method-assign]
+    kiosk.choose_bill(bill_id)
+    instalment = kiosk.view.bills[0].due_now
+    kiosk.pay_bill()
+    assert kiosk.view.message == "fee_no_answer"
+    assert screen_of(kiosk) == Screen.OVERVIEW
+    gateway.pay_bill = real  # type: ignore[method-assign]
+    assert kiosk.view.confirm_bill is not None  # asked again: the next instalment, same amount
+    kiosk.pay_bill()
+    assert screen_of(kiosk) == Screen.RECEIPT
+    assert central.balance(unit, "property_fee") == wallet_before - instalment  # once
+    after = central.call("GET", f"/v1/fees/bills/{bill_id}")
+    assert [i["paid"] for i in after["instalments"]] == [True, False, False]
+    rig.shutdown(kiosk)
