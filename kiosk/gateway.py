@@ -209,6 +209,8 @@ class HttpCentral:
         return TopUpResult(str(answer["transaction_id"]), int(balance))
 
     def open_bills(self, unit: str) -> list[OpenBill]:
+        """The unit's open property-fee bills (the kiosk pays them from that wallet; a
+        fund contribution, paid from the maintenance fund's, is not offered here)."""
         return [
             OpenBill(
                 bill_id=int(b["bill_id"]),
@@ -220,6 +222,7 @@ class HttpCentral:
                 else int(b["next_instalment"]["amount"]),
             )
             for b in self._call("GET", f"/v1/fees/units/{unit}/bills")
+            if b.get("kind") == "property_fee"
         ]
 
     def pay_bill(
