@@ -38,60 +38,6 @@ Responses: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _top_up(conn: Connection, ctx: Context, body: m.TopUpIn) -> dict[str, Any]:
-    return ops.top_up(
-        conn,
-        ctx,
-        unit=body.unit,
-        purpose=body.wallet,
-        amount=body.amount,
-        currency=body.currency,
-        method=body.method,
-        source=body.source,
-        memo=body.memo,
-    )
-
-
-def _charge(conn: Connection, ctx: Context, body: m.ChargeIn) -> dict[str, Any]:
-    return ops.charge(
-        conn,
-        ctx,
-        unit=body.unit,
-        purpose=body.wallet,
-        amount=body.amount,
-        currency=body.currency,
-        service=body.service,
-        memo=body.memo,
-    )
-
-
-def _transfer(conn: Connection, ctx: Context, body: m.TransferIn) -> dict[str, Any]:
-    return ops.transfer(
-        conn,
-        ctx,
-        unit=body.unit,
-        from_purpose=body.from_wallet,
-        to_purpose=body.to_wallet,
-        amount=body.amount,
-        currency=body.currency,
-        memo=body.memo,
-    )
-
-
-def _refund(conn: Connection, ctx: Context, body: m.RefundIn) -> dict[str, Any]:
-    return ops.refund(
-        conn,
-        ctx,
-        unit=body.unit,
-        purpose=body.wallet,
-        amount=body.amount,
-        currency=body.currency,
-        method=body.method,
-        destination=body.destination,
-        memo=body.memo,
-    )
-
-
 def _reversal(conn: Connection, ctx: Context, body: m.ReversalIn) -> dict[str, Any]:
     return ops.reverse(conn, ctx, transaction_id=body.transaction_id, reason=body.reason)
 
@@ -128,6 +74,14 @@ BATCH_PLANNERS: dict[str, Planner] = {
     ),
     "refund": _planned(m.RefundIn, plans.plan_refund, {"wallet": "purpose"}),
 }
+
+
+def _move(conn: Connection, ctx: Context, operation: str, body: BaseModel) -> dict[str, Any]:
+    """A single endpoint's movement: planned exactly as a batch entry, posted at once."""
+    resolve = plans.DbResolver(conn, ctx.estate.currency)
+    return ops.execute(conn, ctx, BATCH_PLANNERS[operation](resolve, ctx, body.model_dump()))
+
+
 BATCH_OPERATIONS: dict[str, Operation] = {
     "reversal": lambda conn, ctx, body: _reversal(conn, ctx, _parse(m.ReversalIn, body)),
 }
@@ -148,7 +102,7 @@ def top_up(
         key=key,
         operation="top_up",
         request=body.model_dump(),
-        apply=lambda conn: _top_up(conn, context(estate, principal, key or ""), body),
+        apply=lambda conn: _move(conn, context(estate, principal, key or ""), "top_up", body),
     )
 
 
@@ -167,7 +121,7 @@ def charge(
         key=key,
         operation="charge",
         request=body.model_dump(),
-        apply=lambda conn: _charge(conn, context(estate, principal, key or ""), body),
+        apply=lambda conn: _move(conn, context(estate, principal, key or ""), "charge", body),
     )
 
 
@@ -186,7 +140,7 @@ def transfer(
         key=key,
         operation="transfer",
         request=body.model_dump(),
-        apply=lambda conn: _transfer(conn, context(estate, principal, key or ""), body),
+        apply=lambda conn: _move(conn, context(estate, principal, key or ""), "transfer", body),
     )
 
 
@@ -205,7 +159,7 @@ def refund(
         key=key,
         operation="refund",
         request=body.model_dump(),
-        apply=lambda conn: _refund(conn, context(estate, principal, key or ""), body),
+        apply=lambda conn: _move(conn, context(estate, principal, key or ""), "refund", body),
     )
 
 

@@ -27,7 +27,7 @@ from central.db.schema import accounts, idempotency_keys, postings, transactions
 from central.errors import CentralError, Conflict, Refused
 from central.ledger import accounts as acc
 from central.ledger.idempotency import check_key, digest, run_once
-from central.ledger.plans import Context, Plan
+from central.ledger.plans import Context, Plan, Resolver
 from central.ledger.posting import new_transaction_id
 from domain.wallets import (
     STAFF_DESK_CODE,
@@ -39,7 +39,8 @@ from domain.wallets import (
 )
 
 Operation = Callable[[Connection, Context, dict[str, Any]], dict[str, Any]]
-Planner = Callable[["BatchAccounts", Context, dict[str, Any]], Plan]
+# Any account finder will do: the database (single calls) or a batch's locked cache.
+Planner = Callable[[Resolver, Context, dict[str, Any]], Plan]
 CHUNK = 500  # bound parameters per IN (...) query
 PURPOSES = frozenset(p.value for p in Purpose)
 
