@@ -42,7 +42,8 @@ sys.path.insert(0, {repo!r})
 from kiosk.window import prepare_environment
 prepare_environment(offscreen=True)
 from kiosk.app import KioskApp
-from kiosk.controller import KioskController, Screen
+from kiosk.controller import KioskController
+from kiosk.view import Screen
 from kiosk.devices import Devices
 from kiosk.fonts import register_default_font
 from kiosk.gateway import HttpCentral, bearer
@@ -112,11 +113,12 @@ def main() -> int:
 
     from central.estate.demo import demo_card_number
     from kiosk.app import ControllerThread, KioskApp
-    from kiosk.controller import KioskController, KioskView, Screen
+    from kiosk.controller import KioskController
     from kiosk.devices import Devices
     from kiosk.fonts import register_default_font
     from kiosk.gateway import HttpCentral, bearer
     from kiosk.journal import LocalJournal
+    from kiosk.view import KioskView, Screen
     from kiosk.walkthrough import demo_settings
     from kiosk.window import open_window, pump
 

@@ -35,16 +35,10 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.uix.widget import Widget
 
 from domain.money import Money
-from kiosk.controller import (
-    MESSAGES,
-    TOP_UP_WALLETS,
-    BillView,
-    KioskController,
-    KioskView,
-    WalletState,
-)
-from kiosk.controller import Screen as ScreenName
+from kiosk.controller import KioskController
 from kiosk.i18n import LANGUAGE_NAMES, tr
+from kiosk.view import MESSAGES, TOP_UP_WALLETS, BillView, KioskView, WalletState
+from kiosk.view import Screen as ScreenName
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from kiosk.controller import (
+from kiosk.controller import KioskController
+from kiosk.devices import DeviceHealth
+from kiosk.gateway import CentralUnavailable
+from kiosk.view import (
     BillView,
-    KioskController,
     KioskView,
     QrOrderView,
     ReceiptView,
@@ -17,8 +19,6 @@ from kiosk.controller import (
     WalletState,
     WalletView,
 )
-from kiosk.devices import DeviceHealth
-from kiosk.gateway import CentralUnavailable
 
 BASE = KioskView(
     estate_name="Harbour View Gardens",

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.controller import KioskController, KioskView, Screen
+from kiosk.controller import KioskController
 from kiosk.devices import Devices
 from kiosk.gateway import HttpCentral, bearer
 from kiosk.journal import LocalJournal
 from kiosk.settings import KioskSettings
 from kiosk.tokens import make_qr_token
+from kiosk.view import KioskView, Screen
 
 log = logging.getLogger(__name__)
 

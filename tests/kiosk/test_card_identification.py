@@ -9,7 +9,8 @@ from sqlalchemy import update
 
 from central.db.schema import credentials
 from central.estate.demo import demo_card_number
-from kiosk.controller import KioskController, Screen
+from kiosk.controller import KioskController
+from kiosk.view import Screen
 from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
 from terminal_drivers.card_reader.device import CardReader
 from terminal_drivers.card_reader.simulator import CardSimulator

@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.controller import KioskController, Screen, WalletState
+from kiosk.controller import KioskController
 from kiosk.gateway import BillPaid, CentralUnavailable
 from kiosk.tokens import make_qr_token
+from kiosk.view import Screen, WalletState
 from tests.kiosk.conftest import QR_KEY, Rig
 from tests.kiosk.support import CentralServer, free_port
 
@@ -300,7 +301,7 @@ def test_a_note_on_its_way_in_when_finish_is_pressed_still_counts(rig: Rig) -> N
 
 
 def test_only_a_utility_is_cut_off_when_empty() -> None:
-    from kiosk.controller import WalletState, wallet_state
+    from kiosk.view import WalletState, wallet_state
 
     assert wallet_state(0, 0, 1000, "electricity") is WalletState.CUT_OFF
     assert wallet_state(0, 0, 1000, "parking") is WalletState.EMPTY

@@ -11,9 +11,9 @@ import pytest
 
 from central.estate.demo import demo_card_number
 from kiosk.app import ControllerThread, KioskApp
-from kiosk.controller import KioskView, Screen
 from kiosk.fonts import register_default_font
 from kiosk.tokens import make_qr_token
+from kiosk.view import KioskView, Screen
 from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
 from terminal_drivers.card_reader.device import CardReader
 from terminal_drivers.card_reader.simulator import CardSimulator

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import requests
 
-from kiosk.controller import KioskController, Screen
+from kiosk.controller import KioskController
 from kiosk.payments import signed_headers
+from kiosk.view import Screen
 from tests.kiosk.conftest import Rig
 from tests.kiosk.test_controller import identify, until
 

@@ -16,10 +16,10 @@ from kivy.metrics import mm
 
 from kiosk import app as kiosk_app
 from kiosk.app import KioskApp, Touch
-from kiosk.controller import MESSAGES
 from kiosk.fonts import find_cjk_font, register_default_font
 from kiosk.gallery import GALLERY, gallery_controller
 from kiosk.i18n import LOCALE_DIR, translator
+from kiosk.view import MESSAGES
 from kiosk.window import LANDSCAPE, PORTRAIT, resize
 from tests.kiosk.kivy_support import Window, labels, open_window, pump, walk
 

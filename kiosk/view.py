@@ -1,0 +1,185 @@
+"""What the kiosk's screens are shown: immutable views the controller publishes.
+
+The controller (:mod:`kiosk.controller`) builds a :class:`KioskView` after each
+step; the screens (:mod:`kiosk.app`) draw it and nothing else. Messages are
+gettext msgids (English) whose ``{name}`` fields are filled after translation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from kiosk.devices import DeviceHealth
+
+WALLET_ORDER = (
+    "electricity",
+    "water",
+    "gas",
+    "parking",
+    "property_fee",
+    "maintenance_fund",
+    "services",
+)
+TOP_UP_WALLETS = ("electricity", "water", "gas", "parking", "services")
+
+
+class Screen(StrEnum):
+    IDLE = "idle"
+    IDENTIFY = "identify"
+    OVERVIEW = "overview"
+    TOP_UP = "top_up"
+    RECEIPT = "receipt"
+    OUT_OF_SERVICE = "out_of_service"
+    TECHNICIAN = "technician"
+
+
+class WalletState(StrEnum):
+    OK = "ok"
+    LOW = "low"
+    EMERGENCY = "emergency"  # below zero, living on the emergency credit
+    CUT_OFF = "cut_off"  # nothing left to spend: the supply is off until a top-up
+    EMPTY = "empty"  # nothing left to spend on a wallet that feeds no supply (parking, fees)
+    UNKNOWN = "unknown"  # offline and no snapshot
+
+
+# The messages the controller hands the screens. Each is a gettext msgid (English)
+# with ``{name}`` fields filled from ``KioskView.message_args`` after translation.
+MESSAGES = {
+    "reading": "Reading your card…",
+    "card_unknown": "This card is not registered here. Please contact the management office.",
+    "card_lost": "This card has been reported lost. Please contact the management office.",
+    "card_revoked": "This card is no longer valid. Please contact the management office.",
+    "card_clone": "This card could not be verified and cannot be used.",
+    "card_low_assurance": "This card cannot be used at the kiosk. Please use your resident card "
+    "or the QR code in the app.",
+    "card_removed": "The card was taken away too soon. Please tap it again and hold it still.",
+    "qr_unknown": "This QR code is not a resident code.",
+    "qr_forged": "This QR code is not valid.",
+    "qr_expired": "This QR code has expired. Please refresh it in the app.",
+    "qr_replayed": "This QR code has already been used. Please refresh it in the app.",
+    "no_change": "This kiosk gives no change: everything you insert is credited to the wallet.",
+    "note_refused": "That note was refused. Please try another note.",
+    "note_returned": "That note was returned.",
+    "limit_reached": "The limit for one top-up has been reached: press Finish.",
+    "cash_box_full": "The cash box is full: notes are not accepted now.",
+    "notes_unavailable": "Notes are not accepted right now.",
+    "coins_unavailable": "Coins are not accepted right now.",
+    "coin_refused": "That coin was refused.",
+    "printed": "Your receipt has been printed.",
+    "paper_out": "The printer is out of paper. Scan this code for your e-receipt.",
+    "printer_failed": "The printer is not working. Scan this code for your e-receipt.",
+    "pending": "Credited at this kiosk; the balance will update when the server is reachable.",
+    "pin_wrong": "Wrong PIN.",
+    "qr_pay": "Scan this code with your banking or payment app to pay.",
+    "qr_cancelled": "The QR payment was cancelled. Nothing was charged.",
+    "qr_unavailable": "QR payment is not available right now.",
+    "fee_failed": "The fee was not paid. Nothing was charged.",
+    "fee_no_answer": "The server did not answer. Please try again: a fee is never paid twice.",
+}
+
+
+@dataclass(frozen=True)
+class WalletView:
+    purpose: str
+    balance: int | None
+    available: int | None
+    state: WalletState
+    pending: int = 0  # credited here, not yet applied by the server
+
+
+@dataclass(frozen=True)
+class BillView:
+    bill_id: int
+    period: str
+    outstanding: int
+    due_on: str
+    next_instalment: int | None  # None: no instalment plan, the bill is paid whole
+
+    @property
+    def what(self) -> str:
+        return "whole" if self.next_instalment is None else "next_instalment"
+
+    @property
+    def due_now(self) -> int:
+        """What one tap pays: the next instalment, or the whole bill."""
+        return self.outstanding if self.next_instalment is None else self.next_instalment
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    seq: int
+    reference: str
+    wallet: str
+    amount: int
+    method: str
+    balance_after: int | None  # None: pending
+    printed: bool
+    problem: str
+    ereceipt_url: str
+    lines: tuple[str, ...]
+    bill_id: int = 0  # a property-fee payment, not a top-up
+
+
+@dataclass(frozen=True)
+class QrOrderView:
+    order_id: str
+    qr: str
+    amount: int
+    seconds_left: int
+
+
+@dataclass(frozen=True)
+class KioskView:
+    screen: Screen = Screen.IDLE
+    language: str = "en"
+    online: bool = True
+    estate_name: str = ""
+    estate_phone: str = ""
+    notices: tuple[str, ...] = ()
+    currency: str = "CNY"
+    message: str = ""  # a MESSAGES key, or ""
+    message_args: tuple[tuple[str, str], ...] = ()
+    unit: str = ""
+    card: str = ""  # masked
+    wallets: tuple[WalletView, ...] = ()
+    balances_at: datetime | None = None  # when the balances were read (offline: snapshot age)
+    last_top_up: tuple[str, int] | None = None  # (wallet, amount) at this kiosk
+    bills: tuple[BillView, ...] = ()  # the household's open fee bills, soonest due first
+    confirm_bill: BillView | None = None  # a bill the resident chose to pay: confirm or go back
+    selected_wallet: str = ""
+    top_up_wallets: tuple[str, ...] = TOP_UP_WALLETS
+    preset_amounts: tuple[int, ...] = ()
+    target: int = 0  # a preset amount chosen, 0 = insert what you like
+    cash_active: bool = False
+    notes_accepted: bool = False
+    coins_accepted: bool = False
+    inserted: int = 0
+    stacked: tuple[int, ...] = ()
+    cue: int = 0  # grows by one per stacked note or coin: the screen beeps
+    limit: int = 0
+    qr_payment: bool = False
+    qr_order: QrOrderView | None = None
+    card_identification: bool = True
+    qr_identification: bool = True
+    receipt: ReceiptView | None = None
+    devices: tuple[DeviceHealth, ...] = ()
+    backlog: int = 0
+    cash_counts: tuple[tuple[int, int], ...] = ()
+
+
+def mask_card(card_number: str) -> str:
+    return "*" * max(0, len(card_number) - 4) + card_number[-4:] if card_number else ""
+
+
+def wallet_state(balance: int, available: int, low: int, purpose: str = "") -> WalletState:
+    if available <= 0:
+        # Only a utility has a supply to cut; an empty parking or fee wallet is just empty.
+        utility = purpose in ("electricity", "water", "gas")
+        return WalletState.CUT_OFF if utility else WalletState.EMPTY
+    if balance < 0:
+        return WalletState.EMERGENCY
+    if balance < low:
+        return WalletState.LOW
+    return WalletState.OK
