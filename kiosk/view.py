@@ -40,6 +40,7 @@ class WalletState(StrEnum):
     LOW = "low"
     EMERGENCY = "emergency"  # below zero, living on the emergency credit
     CUT_OFF = "cut_off"  # nothing left to spend: the supply is off until a top-up
+    LIMITED = "limited"  # the meter holds the supply to a load limit until a top-up
     EMPTY = "empty"  # nothing left to spend on a wallet that feeds no supply (parking, fees)
     UNKNOWN = "unknown"  # offline and no snapshot
 
@@ -87,6 +88,10 @@ class WalletView:
     available: int | None
     state: WalletState
     pending: int = 0  # credited here, not yet applied by the server
+    # From metering, when the server says (None / False when it does not, or offline):
+    days_left: int | None = None  # at the last week's average daily usage
+    supply: str = ""  # the meter's supply as metering holds it: "", "on", "off", "limited"
+    restore_pending: bool = False  # topped up above the threshold; the restore is on its way
 
 
 @dataclass(frozen=True)
