@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,16 +47,15 @@ from kiosk.controller import KioskController
 from kiosk.view import Screen
 from kiosk.devices import Devices
 from kiosk.fonts import register_default_font
-from kiosk.gateway import HttpCentral, bearer
-from kiosk.journal import LocalJournal
-from kiosk.walkthrough import demo_settings
+from kiosk import terminal
+from kiosk.walkthrough import controller_for, demo_settings
 from kiosk.window import open_window, pump
 from kivy.core.window import Window
-settings = demo_settings({server!r}, {token!r}, Path({journal!r}))
+identity = terminal.load({state!r})[0]
+settings = demo_settings({server!r}, Path({state!r}), Path({journal!r}),
+    terminal_id=identity.terminal_id)
 devices = Devices.open(settings)
-controller = KioskController(settings, gateway=HttpCentral(settings.server_url,
-    signer=bearer(settings.server_token)), journal=LocalJournal(settings.journal_path,
-    terminal_id=settings.terminal_id), devices=devices)
+controller = controller_for(settings, identity, devices)
 controller.start()
 register_default_font()
 open_window()
@@ -90,14 +90,20 @@ def prepare(directory: Path) -> str:
     return url
 
 
-def token_for(port: int) -> str:
+def enrol_kiosk(port: int, state_dir: Path) -> object:
+    """The bench's kiosk enrolled as a terminal: a manager's code, a key made here."""
     from bench.harness import Client
+    from kiosk import terminal
 
     status, body = Client(port).call(
         "POST", "/v1/auth/token", {"username": "kiosk", "password": PASSWORD}
     )
     assert status == 200, body
-    return str(body["access_token"])
+    status, body = Client(port, str(body["access_token"])).call(
+        "POST", "/v1/terminals/enrolment-codes", {"terminal_type": "kiosk", "location": "Bench"}
+    )
+    assert status == 201, body
+    return terminal.enrol(state_dir, server=f"http://127.0.0.1:{port}", code=str(body["code"]))
 
 
 def main() -> int:
@@ -113,13 +119,10 @@ def main() -> int:
 
     from central.estate.demo import demo_card_number
     from kiosk.app import ControllerThread, KioskApp
-    from kiosk.controller import KioskController
     from kiosk.devices import Devices
     from kiosk.fonts import register_default_font
-    from kiosk.gateway import HttpCentral, bearer
-    from kiosk.journal import LocalJournal
     from kiosk.view import KioskView, Screen
-    from kiosk.walkthrough import demo_settings
+    from kiosk.walkthrough import controller_for, demo_settings
     from kiosk.window import open_window, pump
 
     results: dict[str, object] = {}
@@ -128,7 +131,7 @@ def main() -> int:
         url = prepare(work)
         with central_server(url) as port:
             base = f"http://127.0.0.1:{port}"
-            token = token_for(port)
+            identity = enrol_kiosk(port, work / "terminal")
             cards = [demo_card_number(b, f, d) for b in "AB" for f in range(1, 13) for d in (1, 2)]
 
             card_sim = None
@@ -140,18 +143,16 @@ def main() -> int:
             except Exception as err:
                 print(f"no virtual card reader ({err}): tap -> overview skipped")
                 card_sim, reader_url = None, ""
-            settings = demo_settings(base, token, work / "journal.sqlite3")
+            settings = demo_settings(
+                base, work / "terminal", work / "journal.sqlite3",
+                terminal_id=identity.terminal_id,  # type: ignore[attr-defined]
+            )  # fmt: skip
             from dataclasses import replace
 
             settings = replace(settings, card_reader_url=reader_url, idle_timeout_s=3600)
             devices = Devices.open(settings)
-            gateway = HttpCentral(base, signer=bearer(token))
-            controller = KioskController(
-                settings,
-                gateway=gateway,
-                journal=LocalJournal(settings.journal_path, terminal_id=settings.terminal_id),
-                devices=devices,
-            )
+            controller = controller_for(settings, identity, devices)  # type: ignore[arg-type]
+            gateway: Any = controller.gateway
             register_default_font()
             open_window()
             app = KioskApp(controller)
@@ -240,7 +241,10 @@ def main() -> int:
             starts = []
             for n in range(3):
                 code = COLD_START.format(
-                    repo=str(REPO), server=base, token=token, journal=str(work / f"cold-{n}.db")
+                    repo=str(REPO),
+                    server=base,
+                    state=str(work / "terminal"),
+                    journal=str(work / f"cold-{n}.db"),
                 )
                 done = subprocess.run(
                     [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -28,6 +28,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
     sms_gateway_url: str = ""  # residents' sign-in codes; empty: the log (development only)
     sms_gateway_key: str = ""
+    # Hex key the residents' app signs its QR tokens with (HMAC-SHA256): a kiosk
+    # presents a token it verified and the server checks it too. Empty: no QR look-ups.
+    qr_token_key: str = ""
 
     @property
     def is_production(self) -> bool:

@@ -127,9 +127,19 @@ def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
         "lobby kiosk with simulated devices: a card tap, two notes and a coin, a receipt"
         + (" (no display: offscreen, a screenshot of each screen)" if offscreen else "")
     )
+    # The manager makes a one-time enrolment code; the kiosk spends it on a key pair of
+    # its own and signs every request as itself (no staff token on a terminal).
+    code = _call(
+        base,
+        "POST",
+        "/v1/terminals/enrolment-codes",
+        token,
+        body={"terminal_type": "kiosk", "location": "Lobby A"},
+    )["code"]
+    _step("kiosk enrolled with a one-time code from the manager")
     command = [sys.executable, "-m", "cli.main", "kiosk", "walkthrough"]
-    # "--token=..." : a token may begin with "-", which argparse would take for an option.
-    command += ["--server", base, f"--token={token}", "--dir", str(directory)]
+    # "--code=..." : a code may begin with "-", which argparse would take for an option.
+    command += ["--server", base, f"--code={code}", "--dir", str(directory)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the kiosk walk-through failed:\n{done.stdout}{done.stderr[-3000:]}")

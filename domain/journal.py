@@ -31,6 +31,7 @@ EVENT_KINDS = frozenset(
         "cash_open",  # a kiosk's cash session: the notes come as cash_in, the money
         "cash_in",  # as one top_up when it closes
         "cash_closed",
+        "cash_collected",  # a kiosk cash box pulled: its count, per device and period
     }
 )
 KINDS = LEDGER_KINDS | EVENT_KINDS

@@ -1,15 +1,19 @@
 """``prepaid kiosk``: run the lobby kiosk, its demo walk-through, or its screenshots.
 
-    prepaid kiosk run --server URL --token T [--bill URL] [--coin URL] [--printer URL]
-                      [--card pcsc://NAME] [--provider URL] [--simulated] [--portrait]
-                      [--offscreen]
-    prepaid kiosk walkthrough --server URL --token T --dir DIR
+    prepaid kiosk run [--state DIR] [--server URL] [--bill URL] [--coin URL]
+                      [--printer URL] [--card pcsc://NAME] [--provider URL] [--simulated]
+                      [--portrait] [--offscreen]
+    prepaid kiosk walkthrough --server URL --code CODE --dir DIR
     prepaid kiosk screenshots [--out docs/screenshots]
 
+The kiosk is an enrolled terminal: ``--state`` is its state directory, where
+``prepaid provision enrol --type kiosk --code CODE`` left its identity
+(terminal.json, terminal.key); every request and journal entry is signed with
+its key, and the server is the one it enrolled with unless ``--server`` says.
 ``run`` opens the window (offscreen when there is no display) with the devices at
-their URLs; ``--simulated`` puts every device on its built-in simulator. Until
-terminals sign their requests (provisioning), ``--token`` is the bearer token of
-a staff account made for the kiosk (``PREPAID_KIOSK_TOKEN``).
+their URLs; ``--simulated`` puts every device on its built-in simulator.
+``walkthrough`` enrols the kiosk with ``--code`` (a manager's one-time enrolment
+code, ``PREPAID_KIOSK_ENROLMENT_CODE``) the first time.
 """
 
 from __future__ import annotations
@@ -22,16 +26,17 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def _settings(args: argparse.Namespace) -> object:
+def _settings(args: argparse.Namespace, terminal_id: str, server: str) -> object:
     from kiosk.settings import KioskSettings
     from kiosk.walkthrough import demo_settings
 
-    token = args.token or os.environ.get("PREPAID_KIOSK_TOKEN", "")
     secret = os.environ.get("PREPAID_KIOSK_PAYMENT_SECRET", "")
     provider_url = str(args.provider) if secret else ""
     payment_secret = bytes.fromhex(secret) if secret else b""
     if args.simulated:
-        settings = demo_settings(args.server, token, Path(args.journal))
+        settings = demo_settings(
+            server, Path(args.state), Path(args.journal), terminal_id=terminal_id
+        )
         return replace(
             settings,
             card_reader_url=args.card or "",
@@ -42,9 +47,9 @@ def _settings(args: argparse.Namespace) -> object:
 
     key = os.environ.get("PREPAID_KIOSK_CARD_KEY", "")
     return KioskSettings(
-        terminal_id=args.terminal_id,
-        server_url=args.server,
-        server_token=token,
+        terminal_id=terminal_id,
+        server_url=server,
+        state_dir=args.state,
         journal_path=args.journal,
         bill_acceptor_url=args.bill,
         coin_acceptor_url=args.coin,
@@ -65,15 +70,19 @@ def _run(args: argparse.Namespace) -> int:
     offscreen = prepare_environment(
         offscreen=True if args.offscreen else None, size=PORTRAIT if args.portrait else LANDSCAPE
     )
+    from kiosk import terminal
     from kiosk.app import ControllerThread, KioskApp
-    from kiosk.controller import KioskController
     from kiosk.devices import Devices
     from kiosk.fonts import FontMissing, register_default_font
-    from kiosk.gateway import HttpCentral, bearer
-    from kiosk.journal import LocalJournal
     from kiosk.settings import KioskSettings
+    from kiosk.walkthrough import controller_for
 
-    settings = _settings(args)
+    try:
+        identity, enrolled_with = terminal.load(args.state)
+    except terminal.NotEnrolled as err:
+        print(f"prepaid kiosk: {err}", file=sys.stderr)
+        return 2
+    settings = _settings(args, identity.terminal_id, args.server or enrolled_with)
     assert isinstance(settings, KioskSettings)
     try:
         register_default_font()
@@ -85,12 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     devices = Devices.open(settings)
     for health in devices.health.values():
         print(f"  {health.name:<14} {'ok' if health.ok else health.detail}", flush=True)
-    controller = KioskController(
-        settings,
-        gateway=HttpCentral(settings.server_url, signer=bearer(settings.server_token)),
-        journal=LocalJournal(settings.journal_path, terminal_id=settings.terminal_id),
-        devices=devices,
-    )
+    controller = controller_for(settings, identity, devices)
     thread = ControllerThread(controller)
     thread.start()
     try:
@@ -108,8 +112,14 @@ def _run(args: argparse.Namespace) -> int:
 def _walkthrough(args: argparse.Namespace) -> int:
     from kiosk.walkthrough import run
 
-    token = args.token or os.environ.get("PREPAID_KIOSK_TOKEN", "")
-    result = run(args.server, token, Path(args.dir))
+    code = args.code or os.environ.get("PREPAID_KIOSK_ENROLMENT_CODE", "")
+    from kiosk.terminal import NotEnrolled
+
+    try:
+        result = run(args.server, code, Path(args.dir))
+    except NotEnrolled as err:
+        print(f"prepaid kiosk: {err}", file=sys.stderr)
+        return 2
     print(f"identified by {result.identified_by}; inserted {result.inserted / 100:.2f}")
     print("receipt:")
     for line in result.receipt.splitlines():
@@ -140,10 +150,12 @@ def main(argv: Sequence[str]) -> int:
     subs = parser.add_subparsers(dest="command", required=True)
     run = subs.add_parser("run", help="open the kiosk window")
     walk = subs.add_parser("walkthrough", help="the demo's scripted walk-through")
-    for sub in (run, walk):
-        sub.add_argument("--server", default="http://127.0.0.1:8470")
-        sub.add_argument("--token", default="", help="default: $PREPAID_KIOSK_TOKEN")
-    run.add_argument("--terminal-id", default="kiosk-lobby-a")
+    run.add_argument("--state", default="var/kiosk", help="the enrolled terminal's directory")
+    run.add_argument("--server", default="", help="default: the server it enrolled with")
+    walk.add_argument("--server", default="http://127.0.0.1:8470")
+    walk.add_argument(
+        "--code", default="", help="enrolment code (default: $PREPAID_KIOSK_ENROLMENT_CODE)"
+    )
     run.add_argument("--journal", default="var/kiosk/journal.sqlite3")
     run.add_argument("--bill", default="", help="bill acceptor URL, e.g. /dev/ttyUSB0")
     run.add_argument("--coin", default="", help="coin acceptor URL")

@@ -37,7 +37,7 @@ from kiosk.gateway import (
     OpenBill,
     WalletBalance,
 )
-from kiosk.journal import LocalJournal, TopUpEntry
+from kiosk.journal import KioskJournal, TopUpEntry
 from kiosk.payments import CallbackServer, CallbackVerifier, ProviderClient, ProviderUnavailable
 from kiosk.settings import KioskSettings
 from kiosk.tokens import QrTokenVerifier, ereceipt_token
@@ -88,6 +88,9 @@ class _Session:
     unit: str
     card: str
     method: str  # "card" or "qr"
+    # What the server checks before it shows the balances: the card's keyed hash (as
+    # the snapshot knows it), or "qr:<token>" for a resident's QR token.
+    credential: str = ""
     wallets: list[WalletBalance] = field(default_factory=list)
     balances_at: datetime | None = None
     cash_id: str = ""
@@ -97,13 +100,19 @@ class _Session:
     fee_retry: tuple[tuple[int, str, int], str] | None = None
 
 
+def _credential(held: str) -> dict[str, str]:
+    if held.startswith("qr:"):
+        return {"kind": "qr", "token": held[3:]}
+    return {"kind": "card", "hash": held}
+
+
 class KioskController:
     def __init__(
         self,
         settings: KioskSettings,
         *,
         gateway: CentralGateway,
-        journal: LocalJournal,
+        journal: KioskJournal,
         devices: Devices,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -115,8 +124,9 @@ class KioskController:
         self.clock = clock
         self.wall = wall
         self.qr = QrTokenVerifier(settings.qr_token_key)
-        self._directory_key = hashlib.sha256(
-            b"credential-directory:" + settings.card_master_key + settings.terminal_id.encode()
+        # Signs e-receipt references when no QR key is set: nothing about the person.
+        self._receipt_key = hashlib.sha256(
+            b"ereceipt:" + settings.card_master_key + settings.terminal_id.encode()
         ).digest()
         self._intents: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self._wake = threading.Event()  # set by ``submit``: a touch does not wait a period
@@ -339,11 +349,11 @@ class KioskController:
             self._say(reason)
             self._touch()
             return
-        self._identified(unit, card="", method="qr")
+        self._identified(unit, card="", method="qr", credential=f"qr:{text.strip()}")
 
     def card_read(self, card_number: str) -> None:
         """A genuine card's number (the reader did the challenge and response)."""
-        found = self.journal.find_card(card_number, self._directory_key)
+        found = self.journal.find_card(card_number)
         masked = mask_card(card_number)
         if found is None or found[1] != "active":
             reason = "card_unknown" if found is None else f"card_{found[1]}"
@@ -355,7 +365,8 @@ class KioskController:
             self._say(reason)
             self._touch()
             return
-        self._identified(found[0], card=masked, method="card")
+        digest = self.journal.card_hash(card_number) or ""
+        self._identified(found[0], card=masked, method="card", credential=digest)
 
     def choose_wallet(self, wallet: str, amount: int = 0) -> None:
         if self._session is None or wallet not in TOP_UP_WALLETS:
@@ -508,28 +519,9 @@ class KioskController:
 
     def _post_quietly(self, entry: TopUpEntry) -> None:
         try:
-            result = self.gateway.top_up(
-                key=entry.key,
-                unit=entry.unit,
-                wallet=entry.wallet,
-                amount=entry.amount,
-                currency=entry.currency,
-                method=entry.method,
-                source=self._source(entry),
-                memo=f"kiosk {self.settings.terminal_id} #{entry.seq}",
-            )
-            self.journal.mark_applied(
-                entry.seq, transaction_id=result.transaction_id, balance_after=result.balance_after
-            )
+            self.gateway.sync(self.journal.signed)
         except CentralUnavailable:
             self._set(online=False)  # the sync applies it later
-        except CentralRefused as err:
-            self.journal.mark_rejected(entry.seq, f"{err.code}: {err}")
-
-    def _source(self, entry: TopUpEntry) -> str:
-        if entry.method == "provider":
-            return self.settings.payment_provider_name
-        return self.settings.terminal_id
 
     def technician(self, pin: str) -> None:
         if not self.settings.technician_pin or pin != self.settings.technician_pin:
@@ -598,9 +590,9 @@ class KioskController:
         self._say("card_low_assurance")
         self._touch()
 
-    def _identified(self, unit: str, *, card: str, method: str) -> None:
+    def _identified(self, unit: str, *, card: str, method: str, credential: str = "") -> None:
         self.journal.append("identified", {"unit": unit, "method": method, "card": card})
-        self._session = _Session(unit=unit, card=card, method=method)
+        self._session = _Session(unit=unit, card=card, method=method, credential=credential)
         self._set(screen=Screen.OVERVIEW, unit=unit, card=card, message="", receipt=None)
         self._load_wallets()
         self._touch()
@@ -610,21 +602,41 @@ class KioskController:
         if session is None:
             return
         try:
-            session.wallets = self.gateway.wallets(session.unit)
+            if not session.credential:
+                raise CentralUnavailable("no credential the server can check")
+            session.wallets = self.gateway.wallets(
+                session.unit, credential=_credential(session.credential)
+            )
             session.balances_at = datetime.now(UTC)
             self.journal.cache_wallets(session.unit, session.wallets)
             self._set(online=True)
         except CentralUnavailable as err:
-            log.warning("server unreachable, balances from the snapshot: %s", err)
-            self._set(online=False)
-            cached = self.journal.cached_wallets(session.unit)
-            session.wallets, session.balances_at = cached if cached else ([], None)
+            log.warning("balances of %s from the snapshot: %s", session.unit, err)
+            if session.credential:
+                self._set(online=False)
+            session.wallets, session.balances_at = self._offline_wallets(session.unit)
         except CentralRefused as err:
             log.error("server refused the wallets of %s: %s", session.unit, err)
             session.wallets, session.balances_at = [], None
         self._set(wallets=self._wallet_views(), balances_at=session.balances_at)
         self._set(last_top_up=self._last_top_up(session.unit))
         self._load_bills()
+
+    def _offline_wallets(self, unit: str) -> tuple[list[WalletBalance], datetime | None]:
+        """The last wallets read online, else the snapshot's available money."""
+        cached = self.journal.cached_wallets(unit)
+        if cached:
+            return cached
+        held = self.journal.snapshot()
+        if held is None:
+            return [], None
+        found = held.data.get("balances", {}).get(unit, {})
+        wallets = [
+            WalletBalance(purpose, self.settings.currency, int(v), int(v), 0)
+            for purpose, v in found.items()
+        ]
+        at = datetime.fromtimestamp(held.version / 1000, UTC) if wallets else None
+        return wallets, at
 
     def _load_bills(self) -> None:
         """The open fee bills: paid from the wallet on the server, so shown only online."""
@@ -924,7 +936,7 @@ class KioskController:
         The back office counts the cassette and enters its count on the server;
         any over or short is posted there against this count.
         """
-        seq, counts = self.journal.collect_cash(BILL)
+        seq, counts = self.journal.collect_cash(BILL, currency=self.settings.currency)
         total = sum(amount * n for amount, n in counts.items())
         currency = self.settings.currency
         lines = [
@@ -996,31 +1008,46 @@ class KioskController:
 
     # -- after the money is in the journal ----------------------------------------------
     def _after_top_up(self, entry: TopUpEntry, *, card: str) -> None:
+        """The entry is journalled: upload it, and read the wallet's balance after."""
         balance_after: int | None = None
         try:
-            result = self.gateway.top_up(
-                key=entry.key,
-                unit=entry.unit,
-                wallet=entry.wallet,
-                amount=entry.amount,
-                currency=entry.currency,
-                method=entry.method,
-                source=self._source(entry),
-                memo=f"kiosk {self.settings.terminal_id} #{entry.seq}",
-            )
-            self.journal.mark_applied(
-                entry.seq, transaction_id=result.transaction_id, balance_after=result.balance_after
-            )
-            balance_after = result.balance_after
+            self.gateway.sync(self.journal.signed)
             self._set(online=True)
+            done = self.journal.top_up(entry.seq)
+            if done is not None and done.state == "applied":
+                balance_after = self._balance_after(done)
+            elif done is not None and done.state == "rejected":
+                # The cash is in the box and in the journal: the back office settles it.
+                log.error("server refused top-up %s", entry.key)
         except CentralUnavailable as err:
             log.warning("top-up %s pending: %s", entry.key, err)
             self._set(online=False)
-        except CentralRefused as err:
-            # The cash is in the box and in the journal: the back office settles it.
-            log.error("server refused top-up %s: %s", entry.key, err)
-            self.journal.mark_rejected(entry.seq, f"{err.code}: {err}")
         self._print_receipt(entry, card=card, balance_after=balance_after)
+
+    def _balance_after(self, entry: TopUpEntry) -> int | None:
+        """The wallet's balance once the server applied ``entry``: read back by the
+        credential the resident presented, else from a fresh snapshot."""
+        session = self._session
+        balance: int | None = None
+        try:
+            if session is not None and session.unit == entry.unit and session.credential:
+                wallets = self.gateway.wallets(
+                    entry.unit, credential=_credential(session.credential)
+                )
+                self.journal.cache_wallets(entry.unit, wallets)
+                session.wallets = wallets
+                session.balances_at = datetime.now(UTC)
+                balance = next((w.balance for w in wallets if w.purpose == entry.wallet), None)
+            else:
+                snapshot = self.gateway.pull_snapshot(self.journal.snapshots)
+                balance = snapshot.available(entry.unit, entry.wallet)
+        except (CentralUnavailable, CentralRefused) as err:
+            log.warning("balance after top-up %s not read: %s", entry.key, err)
+        if balance is not None:
+            self.journal.remember_balance(
+                entry.seq, transaction_id=entry.transaction_id, balance_after=balance
+            )
+        return balance
 
     def _receipt_lines(
         self, entry: TopUpEntry, *, card: str, balance_after: int | None, duplicate: bool
@@ -1077,7 +1104,7 @@ class KioskController:
         """Print the receipt (or offer the e-receipt code) and show the receipt screen."""
         reference = f"{self.settings.terminal_id}-{seq:06d}"
         url = self.settings.ereceipt_base + ereceipt_token(
-            self.settings.qr_token_key or self._directory_key, self.settings.terminal_id, seq
+            self.settings.qr_token_key or self._receipt_key, self.settings.terminal_id, seq
         )
         printed, problem = False, "printer_failed"
         printer = self.devices.printer
@@ -1135,9 +1162,9 @@ class KioskController:
 
     # -- the server ------------------------------------------------------------------
     def _sync(self) -> None:
-        """Push the pending top-ups; each applies once whatever happened before."""
-        pending = self.journal.pending_top_ups()
-        if not pending:
+        """Upload what the server does not hold yet; each entry applies once, whatever
+        happened before (a lost answer is sent again and answered "duplicate")."""
+        if self.journal.backlog() == 0:
             if not self._view.online:
                 try:
                     self.gateway.health()
@@ -1145,45 +1172,30 @@ class KioskController:
                 except CentralUnavailable:
                     pass
             return
-        for entry in pending:
-            try:
-                result = self.gateway.top_up(
-                    key=entry.key,
-                    unit=entry.unit,
-                    wallet=entry.wallet,
-                    amount=entry.amount,
-                    currency=entry.currency,
-                    method=entry.method,
-                    source=self._source(entry),
-                    memo=f"kiosk {self.settings.terminal_id} #{entry.seq}",
-                )
-            except CentralUnavailable:
-                self._set(online=False)
-                return
-            except CentralRefused as err:
-                log.error("server refused top-up %s: %s", entry.key, err)
-                self.journal.mark_rejected(entry.seq, f"{err.code}: {err}")
-                continue
-            self.journal.mark_applied(
-                entry.seq, transaction_id=result.transaction_id, balance_after=result.balance_after
-            )
-            log.info("pending top-up %s applied", entry.key)
-            self._set(online=True)
-        if self._session and self._view.screen == Screen.OVERVIEW:
+        try:
+            result = self.gateway.sync(self.journal.signed)
+        except CentralUnavailable as err:
+            log.info("journal not uploaded: %s", err)
+            self._set(online=False)
+            return
+        if result.blocked:
+            log.error("journal sync blocked: %s", result.blocked)
+        self._set(online=True)
+        if result.applied and self._session and self._view.screen == Screen.OVERVIEW:
             self._load_wallets()
 
     def _refresh_credentials(self, *, force: bool = False) -> None:
+        """The terminal snapshot: the card directory (keyed hashes) and offline balances."""
         now = self.clock()
         if not force and now < self._next_credentials:
             return
         self._next_credentials = now + CREDENTIAL_REFRESH_S
         try:
-            credentials = self.gateway.credentials()
+            self.gateway.pull_snapshot(self.journal.snapshots)
         except CentralUnavailable:
             self._set(online=False)
             return
         except CentralRefused as err:
-            log.error("cannot read the card directory: %s", err)
+            log.error("cannot pull the terminal snapshot: %s", err)
             return
-        self.journal.replace_credentials(credentials, self._directory_key)
         self._set(online=True)

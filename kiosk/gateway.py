@@ -1,14 +1,13 @@
 """What the kiosk needs from the central server, as a narrow interface over HTTP.
 
 The controller talks to a :class:`CentralGateway`; :class:`HttpCentral` is the
-HTTP implementation against ``/v1``. Two seams are stop-gaps until the issues
-that own them land, and plug in here without touching the controller:
-
-- authentication: ``HttpCentral`` takes a ``signer`` that adds headers to each
-  request; today a bearer token, later provisioning's Ed25519 signatures;
-- credentials: the card directory is read from the registry export
-  (``GET /v1/registry/credentials.csv``) and kept as keyed hashes; later it
-  comes with the offline journal's snapshot.
+HTTP implementation against ``/v1``. Every request is signed with the kiosk's
+own key (offline_queue's :class:`~offline_queue.client.SignedClient`): the
+kiosk is an enrolled terminal and acts only as itself. Money does not go
+through here: it is journalled and uploaded by the sync client (``sync``); the
+card directory and offline balances come with the terminal snapshot
+(``pull_snapshot``); a household's balances, once a resident has identified,
+come from ``POST /v1/kiosk/household-wallets`` against the credential just verified.
 
 Network trouble raises :class:`CentralUnavailable` (the kiosk goes offline and
 keeps working); a refusal raises :class:`CentralRefused` with the server's code.
@@ -16,14 +15,17 @@ keeps working); a refusal raises :class:`CentralRefused` with the server's code.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import requests
+from offline_queue.client import Answer, RequestsTransport, SignedClient
+from offline_queue.errors import JournalCorrupt, SyncError, SyncRefused
+from offline_queue.identity import Identity
+from offline_queue.sync import SyncClient, SyncResult
+
+if TYPE_CHECKING:
+    from offline_queue.journal import Journal
+    from offline_queue.snapshot import Snapshot, SnapshotStore
 
 
 class GatewayError(Exception):
@@ -50,20 +52,10 @@ class WalletBalance:
     balance: int
     available: int
     floor: int
-
-
-@dataclass(frozen=True)
-class Credential:
-    unit: str
-    kind: str
-    value: str
-    status: str
-
-
-@dataclass(frozen=True)
-class TopUpResult:
-    transaction_id: str
-    balance_after: int
+    # Metering's state of the unit's meter for this utility (None: not metered).
+    days_left: int | None = None
+    supply: str | None = None  # "on" | "off" | "limited"
+    restore_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,77 +86,69 @@ class CentralGateway(Protocol):
         source: str,
     ) -> BillPaid: ...  # fmt: skip
 
-    def wallets(self, unit: str) -> list[WalletBalance]: ...
+    def wallets(self, unit: str, *, credential: dict[str, str]) -> list[WalletBalance]: ...
 
-    def credentials(self) -> list[Credential]: ...
+    def pull_snapshot(self, store: SnapshotStore) -> Snapshot: ...
 
-    def top_up(
-        self,
-        *,
-        key: str,
-        unit: str,
-        wallet: str,
-        amount: int,
-        currency: str,
-        method: str,
-        source: str,
-        memo: str,
-    ) -> TopUpResult: ...
+    def sync(self, journal: Journal) -> SyncResult: ...
 
 
-Signer = Callable[[str, str, bytes], Mapping[str, str]]  # method, path, body -> headers
+class _Keyed:
+    """A transport that adds the request's idempotency key (not a signed component:
+    the server keys the write by it, and a changed key is simply another write)."""
 
+    def __init__(self, inner: RequestsTransport) -> None:
+        self.inner = inner
+        self.key = ""
 
-def bearer(token: str) -> Signer:
-    def sign(method: str, path: str, body: bytes) -> Mapping[str, str]:
-        return {"Authorization": f"Bearer {token}"} if token else {}
-
-    return sign
+    def __call__(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        if self.key:
+            headers = {**headers, "Idempotency-Key": self.key}
+        return self.inner(method, path, body, headers)
 
 
 class HttpCentral:
-    """``CentralGateway`` over HTTP; one keep-alive session, short timeouts."""
+    """``CentralGateway`` over HTTP, every request signed as this terminal."""
 
-    def __init__(self, base_url: str, *, signer: Signer, timeout: float = 3.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.signer = signer
-        self.timeout = timeout
-        self.session = requests.Session()
+    def __init__(self, base_url: str, *, identity: Identity, timeout: float = 3.0) -> None:
+        self.transport = RequestsTransport(base_url, timeout=timeout)
+        self._keyed = _Keyed(self.transport)
+        self.client = SignedClient(identity, self._keyed)
+        self._sync: SyncClient | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.transport.base_url
+
+    @base_url.setter
+    def base_url(self, url: str) -> None:
+        self.transport.base_url = url.rstrip("/")
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
 
-    def _call(
-        self, method: str, path: str, body: Any = None, *, key: str = "", raw: bool = False
-    ) -> Any:
-        data = b"" if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", **self.signer(method, path, data)}
-        if key:
-            headers["Idempotency-Key"] = key
+    def _call(self, method: str, path: str, body: Any = None, *, key: str = "") -> Any:
+        self._keyed.key = key
         try:
-            answer = self.session.request(
-                method, self.base_url + path, data=data or None, headers=headers,
-                timeout=self.timeout,
-            )  # fmt: skip
-        except requests.RequestException as err:
+            return self.client.call(method, path, body).json()
+        except SyncRefused as err:
+            if err.status >= 500:
+                raise CentralUnavailable(f"{method} {path} answered {err.status}") from err
+            code = err.code or "http_error"
+            raise CentralRefused(str(err), code=code, status=err.status) from err
+        except SyncError as err:
             raise CentralUnavailable(f"{method} {path}: {err}") from err
-        if answer.status_code >= 500:
-            raise CentralUnavailable(f"{method} {path} answered {answer.status_code}")
-        if answer.status_code >= 400:
-            try:
-                error = answer.json()["error"]
-                code, message = str(error["code"]), str(error["message"])
-            except (ValueError, KeyError, TypeError):
-                code, message = "http_error", answer.text[:200]
-            raise CentralRefused(
-                f"{method} {path}: {message}", code=code, status=answer.status_code
-            )
-        return answer.text if raw else answer.json()
+        finally:
+            self._keyed.key = ""
 
     def health(self) -> None:
         self._call("GET", "/v1/health")
 
-    def wallets(self, unit: str) -> list[WalletBalance]:
+    def wallets(self, unit: str, *, credential: dict[str, str]) -> list[WalletBalance]:
+        """The household's wallets, shown because ``credential`` (just verified) is its."""
+        answer = self._call(
+            "POST", "/v1/kiosk/household-wallets", {"unit": unit, "credential": credential}
+        )
         return [
             WalletBalance(
                 purpose=w["purpose"],
@@ -172,41 +156,30 @@ class HttpCentral:
                 balance=int(w["balance"]),
                 available=int(w["available"]),
                 floor=int(w["floor"]),
+                days_left=None if w.get("days_left") is None else int(w["days_left"]),
+                supply=w.get("supply"),
+                restore_pending=bool(w.get("restore_pending")),
             )
-            for w in self._call("GET", f"/v1/units/{unit}/wallets")
+            for w in answer["wallets"]
         ]
 
-    def credentials(self) -> list[Credential]:
-        text = self._call("GET", "/v1/registry/credentials.csv", raw=True)
-        return [
-            Credential(row["unit"], row["kind"], row["value"], row.get("status") or "active")
-            for row in csv.DictReader(io.StringIO(text))
-        ]
+    def pull_snapshot(self, store: SnapshotStore) -> Snapshot:
+        try:
+            return store.pull(self.client)
+        except SyncRefused as err:
+            code = err.code or "http_error"
+            raise CentralRefused(str(err), code=code, status=err.status) from err
+        except SyncError as err:
+            raise CentralUnavailable(f"snapshot: {err}") from err
 
-    def top_up(
-        self,
-        *,
-        key: str,
-        unit: str,
-        wallet: str,
-        amount: int,
-        currency: str,
-        method: str,
-        source: str,
-        memo: str,
-    ) -> TopUpResult:
-        body = {
-            "unit": unit,
-            "wallet": wallet,
-            "amount": amount,
-            "currency": currency,
-            "method": method,
-            "source": source,
-            "memo": memo,
-        }
-        answer = self._call("POST", "/v1/ledger/top-ups", body, key=key)
-        balance = answer["balances"][f"wallet:{unit}:{wallet}"]
-        return TopUpResult(str(answer["transaction_id"]), int(balance))
+    def sync(self, journal: Journal) -> SyncResult:
+        """Upload what the server does not hold yet; each entry is applied once."""
+        if self._sync is None or self._sync.journal is not journal:
+            self._sync = SyncClient(journal, self.client)
+        try:
+            return self._sync.sync_once()
+        except (SyncError, JournalCorrupt) as err:
+            raise CentralUnavailable(f"journal sync: {err}") from err
 
     def open_bills(self, unit: str) -> list[OpenBill]:
         """The unit's open property-fee bills (the kiosk pays them from that wallet; a

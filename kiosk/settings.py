@@ -19,9 +19,9 @@ class SettingsError(ValueError):
 class KioskSettings:
     terminal_id: str = "kiosk-lobby-a"
     server_url: str = "http://127.0.0.1:8470"
-    # Until provisioning's signed requests land (issue 5) the kiosk signs in with a
-    # bearer token of a staff account made for it; ``HttpCentral`` takes a signer.
-    server_token: str = ""
+    # The terminal's state directory: its identity as enrolled (``prepaid provision
+    # enrol``: terminal.json, terminal.key); every request is signed with that key.
+    state_dir: str = "var/kiosk"
     journal_path: str = "var/kiosk/journal.sqlite3"
     currency: str = "CNY"
     estate_name: str = "Harbour View Gardens"

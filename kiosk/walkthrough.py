@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk import terminal
 from kiosk.controller import KioskController
 from kiosk.devices import Devices
-from kiosk.gateway import HttpCentral, bearer
-from kiosk.journal import LocalJournal
+from kiosk.gateway import HttpCentral
+from kiosk.journal import KioskJournal
 from kiosk.settings import KioskSettings
 from kiosk.tokens import make_qr_token
 from kiosk.view import KioskView, Screen
+from offline_queue.identity import Identity
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,15 @@ class WalkThrough:
     balance_after: int | None = None
 
 
-def demo_settings(server_url: str, token: str, journal: Path) -> KioskSettings:
+def demo_settings(
+    server_url: str, state_dir: Path, journal: Path, *, terminal_id: str = "kiosk-lobby-a"
+) -> KioskSettings:
     from terminal_drivers.card_reader.demo_keys import DEMO_MASTER_KEY, DEMO_SYSTEM_ID
 
     return KioskSettings(
-        terminal_id="kiosk-lobby-a",
+        terminal_id=terminal_id,
         server_url=server_url,
-        server_token=token,
+        state_dir=str(state_dir),
         journal_path=str(journal),
         bill_acceptor_url="sim://bill-acceptor",
         coin_acceptor_url="sim://coin-acceptor",
@@ -76,7 +80,29 @@ def _card_simulator() -> tuple[Any, str] | None:
         return None
 
 
-def run(server_url: str, token: str, directory: Path) -> WalkThrough:
+def enrolled(state_dir: Path, *, server: str, code: str) -> Identity:
+    """The kiosk's identity in ``state_dir``: enrolled with ``code`` when one is given
+    (a demo run against a fresh server), else the one enrolled before."""
+    if code:
+        return terminal.enrol(state_dir, server=server, code=code, force=True)
+    return terminal.load(state_dir)[0]
+
+
+def controller_for(
+    settings: KioskSettings, identity: Identity, devices: Devices
+) -> KioskController:
+    """The kiosk signed as ``identity``, its journal under the same key."""
+    return KioskController(
+        settings,
+        gateway=HttpCentral(settings.server_url, identity=identity),
+        journal=KioskJournal(settings.journal_path, identity),
+        devices=devices,
+    )
+
+
+def run(server_url: str, code: str, directory: Path) -> WalkThrough:
+    """Run the walk-through (the kiosk enrolled with ``code`` unless it already is);
+    screenshots go to ``directory/screenshots``."""
     """Run the walk-through; screenshots go to ``directory/screenshots``."""
     from kiosk.window import prepare_environment
 
@@ -89,18 +115,18 @@ def run(server_url: str, token: str, directory: Path) -> WalkThrough:
     from kiosk.window import open_window, pump, screenshot
 
     card = _card_simulator()
-    settings = demo_settings(server_url, token, directory / "journal.sqlite3")
+    identity = enrolled(directory / "terminal", server=server_url, code=code)
+    settings = demo_settings(
+        # A journal never changes hands: one file per enrolled identity.
+        server_url, directory / "terminal", directory / f"journal-{identity.terminal_id}.sqlite3",
+        terminal_id=identity.terminal_id,
+    )  # fmt: skip
     if card is not None:
         from dataclasses import replace
 
         settings = replace(settings, card_reader_url=card[1])
     devices = Devices.open(settings)
-    controller = KioskController(
-        settings,
-        gateway=HttpCentral(server_url, signer=bearer(token)),
-        journal=LocalJournal(settings.journal_path, terminal_id=settings.terminal_id),
-        devices=devices,
-    )
+    controller = controller_for(settings, identity, devices)
     register_default_font()
     open_window()
     app = KioskApp(controller)

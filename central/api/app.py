@@ -15,6 +15,7 @@ from central.api import (
     routes_facilities,
     routes_fees,
     routes_journal,
+    routes_kiosk,
     routes_ledger,
     routes_me,
     routes_metering,
@@ -68,6 +69,7 @@ def create_app(
         routes_fees.router,
         routes_journal.router,
         routes_parking.router,
+        routes_kiosk.router,
     ):
         # Every route documents the error answers any route can give.
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -111,6 +111,16 @@ def build(conn: Connection, *, terminal_id: str, since: int, estate: Estate) -> 
         else:
             revoked.append(digest)
 
+    # Why each refused credential is refused (lost, blocked...), so a kiosk can say so;
+    # sent whole every time (they are few), so a pull replaces what was held.
+    refused_status = {
+        dj.credential_hash(key, c.kind, c.value): str(c.status)
+        for c in conn.execute(
+            select(credentials.c.kind, credentials.c.value, credentials.c.status).where(
+                credentials.c.status != "active"
+            )
+        )
+    }
     passes, tariffs = _passes_and_tariffs(conn, terminal.terminal_type, key, estate)
     config_version, config = terminal_config.latest(conn, terminal_id)
     head_seq, _ = service.head(conn, terminal_id)
@@ -127,6 +137,7 @@ def build(conn: Connection, *, terminal_id: str, since: int, estate: Estate) -> 
         "timezone": estate.timezone,
         "credentials": active,
         "revoked": sorted(revoked),
+        "revoked_status": refused_status,
         "balances": balances,
         "fees": config.get("fees", {}),
         # Sent whole every time (they are few): a pull replaces what was held.

@@ -9,8 +9,8 @@ import pytest
 
 from kiosk.controller import KioskController
 from kiosk.devices import Devices
-from kiosk.gateway import HttpCentral, bearer
-from kiosk.journal import LocalJournal
+from kiosk.gateway import HttpCentral
+from kiosk.journal import KioskJournal
 from kiosk.settings import KioskSettings
 from terminal_drivers.bill_acceptor.device import LINE as BILL_LINE
 from terminal_drivers.bill_acceptor.device import BillAcceptor
@@ -23,14 +23,14 @@ from terminal_drivers.coin_acceptor.simulator import CoinAcceptorSimulator
 from terminal_drivers.receipt_printer.device import ReceiptPrinter
 from terminal_drivers.receipt_printer.simulator import PrinterSimulator
 from terminal_drivers.transport import open_transport
-from tests.kiosk.support import CentralServer, start_central
+from tests.kiosk.support import QR_KEY, CentralServer, enrol_kiosk, start_central
 from tests.terminal_drivers.card_reader.conftest import TEST_PORT, _vpcd_port_lock, pcscd
 
 # pcscd and its lock are session fixtures: defined here once for every kiosk test
 # module (imported into two modules, each would take the lock and wait on the other).
 __all__ = ["_vpcd_port_lock", "pcscd"]
 
-QR_KEY = b"kiosk-test-qr-key"
+__all__ += ["QR_KEY"]
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +51,11 @@ class Rig:
         self.printer_sim = PrinterSimulator()
         for sim in (self.bill_sim, self.coin_sim, self.printer_sim):
             sim.start()
+        # Each test's kiosk is a terminal of its own, enrolled with a manager's code.
+        self.identity = enrol_kiosk(central)
         self.settings = KioskSettings(
-            terminal_id="kiosk-test",
+            terminal_id=self.identity.terminal_id,
             server_url=central.base_url,
-            server_token=central.token,
             journal_path=str(journal_path),
             card_master_key=DEMO_MASTER_KEY,
             card_system_id=DEMO_SYSTEM_ID,
@@ -76,8 +77,8 @@ class Rig:
         )  # fmt: skip
 
     def kiosk(self, *, devices: Devices | None = None, base_url: str = "") -> KioskController:
-        gateway = HttpCentral(base_url or self.central.base_url, signer=bearer(self.central.token))
-        journal = LocalJournal(self.journal_path, terminal_id=self.settings.terminal_id)
+        gateway = HttpCentral(base_url or self.central.base_url, identity=self.identity)
+        journal = KioskJournal(self.journal_path, self.identity)
         controller = KioskController(
             self.settings, gateway=gateway, journal=journal, devices=devices or self.devices()
         )

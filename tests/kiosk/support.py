@@ -20,8 +20,12 @@ from central.auth.staff import create_staff
 from central.db.database import Database
 from central.estate.demo import seed
 from central.settings import Settings
+from central.terminals import enrolment
+from domain import signing
+from offline_queue.identity import Identity
 
 PASSWORD = "kiosk test password"
+QR_KEY = b"kiosk-test-qr-key"  # the residents' app's key, known to the server too
 
 
 def free_port() -> int:
@@ -75,7 +79,7 @@ def start_central(directory: Path) -> CentralServer:
         seed(conn)
         create_staff(conn, username="kiosk", password=PASSWORD, role=Role.MANAGER)
     port = free_port()
-    settings = Settings(database_url=url, host="127.0.0.1", port=port)
+    settings = Settings(database_url=url, host="127.0.0.1", port=port, qr_token_key=QR_KEY.hex())
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, db), host="127.0.0.1", port=port, log_config=None,
@@ -102,3 +106,15 @@ def start_central(directory: Path) -> CentralServer:
                 raise
             time.sleep(0.05)
     return CentralServer(base, token, db, server, thread)
+
+
+def enrol_kiosk(central: CentralServer, location: str = "Lobby A") -> Identity:
+    """A kiosk enrolled as provisioning does it: a key made here, a manager's code spent."""
+    fresh = Identity.generate()
+    with central.db.write() as conn:
+        code = enrolment.create_code(
+            conn, terminal_type="kiosk", location=location, created_by="staff:kiosk"
+        )
+        proof = fresh.sign(signing.enrolment_proof_message(code.code, fresh.public_key))
+        enrolled = enrolment.enrol(conn, code=code.code, public_key=fresh.public_key, proof=proof)
+    return Identity(enrolled.terminal_id, fresh.private_key)

@@ -13,9 +13,13 @@ def test_the_walkthrough_credits_the_ledger_and_saves_each_screen(
     central: CentralServer, tmp_path: Path
 ) -> None:
     before = central.balance("A-0101", "electricity")
+    # The manager makes a one-time code; the kiosk enrols with it and signs as itself.
+    code = central.call(
+        "POST", "/v1/terminals/enrolment-codes", {"terminal_type": "kiosk", "location": "Lobby"}
+    )["code"]
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "kiosk", "walkthrough", "--server", central.base_url,
-         f"--token={central.token}", "--dir", str(tmp_path)],
+         f"--code={code}", "--dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]

@@ -91,7 +91,7 @@ def test_cash_is_counted_as_stacked_and_finish_credits_exactly_that(rig: Rig) ->
     for expected in (
         "Harbour View Property Management Co., Ltd.",
         "Tax no.  91310000MA1FL0001X",
-        f"Receipt  kiosk-test-{receipt.seq:06d}",
+        f"Receipt  {rig.settings.terminal_id}-{receipt.seq:06d}",
         "CST (Asia/Shanghai)",
         "Unit     A-0301",
         "Wallet   water",
@@ -125,7 +125,7 @@ def test_out_of_paper_shows_the_e_receipt(rig: Rig) -> None:
     assert receipt is not None
     assert not receipt.printed
     assert kiosk.view.message == "paper_out"
-    assert receipt.ereceipt_url.startswith("https://pay.example/r/kiosk-test-")
+    assert receipt.ereceipt_url.startswith(f"https://pay.example/r/{rig.settings.terminal_id}-")
     assert "A-0402" not in receipt.ereceipt_url
 
 
