@@ -767,7 +767,20 @@ class KioskController:
                 views.append(WalletView(purpose, None, None, WalletState.UNKNOWN, pending))
                 continue
             state = wallet_state(w.balance, w.available, self.settings.low_balance, purpose)
-            views.append(WalletView(purpose, w.balance, w.available, state, pending))
+            if w.supply == "limited":
+                state = WalletState.LIMITED
+            views.append(
+                WalletView(
+                    purpose,
+                    w.balance,
+                    w.available,
+                    state,
+                    pending,
+                    days_left=w.days_left,
+                    supply=w.supply or "",
+                    restore_pending=w.restore_pending,
+                )
+            )
         return tuple(views)
 
     def _last_top_up(self, unit: str) -> tuple[str, int] | None:

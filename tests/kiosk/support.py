@@ -108,12 +108,14 @@ def start_central(directory: Path) -> CentralServer:
     return CentralServer(base, token, db, server, thread)
 
 
-def enrol_kiosk(central: CentralServer, location: str = "Lobby A") -> Identity:
+def enrol_kiosk(
+    central: CentralServer, location: str = "Lobby A", *, terminal_type: str = "kiosk"
+) -> Identity:
     """A kiosk enrolled as provisioning does it: a key made here, a manager's code spent."""
     fresh = Identity.generate()
     with central.db.write() as conn:
         code = enrolment.create_code(
-            conn, terminal_type="kiosk", location=location, created_by="staff:kiosk"
+            conn, terminal_type=terminal_type, location=location, created_by="staff:kiosk"
         )
         proof = fresh.sign(signing.enrolment_proof_message(code.code, fresh.public_key))
         enrolled = enrolment.enrol(conn, code=code.code, public_key=fresh.public_key, proof=proof)

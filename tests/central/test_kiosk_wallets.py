@@ -1,0 +1,94 @@
+"""POST /v1/kiosk/household-wallets: a kiosk reads one household, by the credential it verified."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from central.estate.demo import demo_card_number
+from central.journal.snapshot import hash_key
+from domain import journal as dj
+from kiosk.tokens import make_qr_token
+from offline_queue.client import RequestsTransport, SignedClient
+from offline_queue.errors import SyncRefused
+from offline_queue.identity import Identity
+from tests.kiosk.support import QR_KEY, CentralServer, enrol_kiosk, start_central
+
+PATH = "/v1/kiosk/household-wallets"
+
+
+@pytest.fixture(scope="module")
+def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CentralServer]:
+    server = start_central(tmp_path_factory.mktemp("central"))
+    yield server
+    server.stop()
+
+
+def client(central: CentralServer, identity: Identity) -> SignedClient:
+    return SignedClient(identity, RequestsTransport(central.base_url, timeout=5))
+
+
+def card(central: CentralServer, identity: Identity, number: str) -> dict[str, str]:
+    with central.db.write() as conn:
+        key = hash_key(conn, identity.terminal_id)
+    return {"kind": "card", "hash": dj.credential_hash(key, "card", number)}
+
+
+def test_a_kiosk_reads_the_household_of_the_card_it_verified(central: CentralServer) -> None:
+    kiosk = enrol_kiosk(central)
+    answer = (
+        client(central, kiosk)
+        .call(
+            "POST",
+            PATH,
+            {"unit": "A-0101", "credential": card(central, kiosk, demo_card_number("A", 1, 1))},
+        )
+        .json()
+    )
+    purposes = {w["purpose"]: w for w in answer["wallets"]}
+    assert purposes["electricity"]["balance"] == central.balance("A-0101", "electricity")
+    # Metering's state rides along with each utility wallet.
+    assert set(purposes["electricity"]) >= {"days_left", "supply", "restore_pending"}
+    assert purposes["electricity"]["restore_pending"] is False
+
+
+def test_a_card_of_another_unit_opens_nothing(central: CentralServer) -> None:
+    kiosk = enrol_kiosk(central)
+    theirs = card(central, kiosk, demo_card_number("A", 1, 1))  # A-0101's card
+    for unit in ("A-0201", "B-0101", "Z-9999"):  # guessing unit codes
+        with pytest.raises(SyncRefused) as refused:
+            client(central, kiosk).call("POST", PATH, {"unit": unit, "credential": theirs})
+        assert refused.value.status == 403
+        assert refused.value.code == "credential_mismatch"
+
+
+def test_a_qr_token_opens_its_own_unit_only(central: CentralServer) -> None:
+    kiosk = enrol_kiosk(central)
+    token = make_qr_token(QR_KEY, "A-0301", int(time.time()) + 60)
+    qr = {"kind": "qr", "token": token}
+    ok = client(central, kiosk).call("POST", PATH, {"unit": "A-0301", "credential": qr}).json()
+    assert ok["unit"] == "A-0301"
+    with pytest.raises(SyncRefused):
+        client(central, kiosk).call("POST", PATH, {"unit": "A-0401", "credential": qr})
+    forged = {"kind": "qr", "token": make_qr_token(b"not the key", "A-0401", int(time.time()) + 60)}
+    with pytest.raises(SyncRefused):
+        client(central, kiosk).call("POST", PATH, {"unit": "A-0401", "credential": forged})
+
+
+def test_a_terminal_that_is_not_a_kiosk_is_refused(central: CentralServer) -> None:
+    turnstile = enrol_kiosk(central, "Gym", terminal_type="turnstile")
+    good = card(central, turnstile, demo_card_number("A", 1, 1))
+    with pytest.raises(SyncRefused) as refused:
+        client(central, turnstile).call("POST", PATH, {"unit": "A-0101", "credential": good})
+    assert refused.value.status == 403
+    assert refused.value.code == "not_a_kiosk"
+
+
+def test_staff_and_unsigned_callers_are_refused(central: CentralServer) -> None:
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        central.call("POST", PATH, {"unit": "A-0101", "credential": {"kind": "qr", "token": "x"}})
+    assert refused.value.code == 403
