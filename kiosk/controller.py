@@ -502,7 +502,9 @@ class KioskController:
                 {"order_id": order_id, "paid": amount, "ordered": known["amount"]},
             )
             return
-        entry = self.journal.credit_qr_order(order_id, ref)
+        entry = self.journal.credit_qr_order(
+            order_id, ref, provider=self.settings.payment_provider_name
+        )
         if entry is None:
             log.info("order %s: paid again, credited already", order_id)
             return

@@ -131,7 +131,7 @@ class KioskJournal:
 
     def _top_up_body(
         self, *, unit: str, wallet: str, amount: int, currency: str, method: str,
-        memo: str, receipt: dict[str, Any],
+        memo: str, receipt: dict[str, Any], source: str = "",
     ) -> dict[str, Any]:  # fmt: skip
         return {
             "unit": unit,
@@ -139,7 +139,8 @@ class KioskJournal:
             "amount": amount,
             "currency": currency,
             "method": method,
-            "source": self.terminal_id,
+            # Cash is in this kiosk's box; a provider's payment is owed by its clearing account.
+            "source": source or self.terminal_id,
             "memo": memo,
             # An annotation: the server takes it off before the ledger sees the body.
             "receipt": receipt,
@@ -219,7 +220,9 @@ class KioskJournal:
         keys = ("order_id", "unit", "wallet", "amount", "currency", "state", "top_up_seq")
         return dict(zip(keys, row, strict=True))
 
-    def credit_qr_order(self, order_id: str, provider_ref: str) -> TopUpEntry | None:
+    def credit_qr_order(
+        self, order_id: str, provider_ref: str, *, provider: str = "sandbox"
+    ) -> TopUpEntry | None:
         """The provider says paid: one top-up per order, however often or late it says so."""
         with self._lock:
             row = self._db.execute(
@@ -232,7 +235,7 @@ class KioskJournal:
             unit, wallet, amount, currency, _ = row
             body = self._top_up_body(
                 unit=unit, wallet=wallet, amount=amount, currency=currency, method="provider",
-                memo=f"kiosk {self.terminal_id} provider {provider_ref}",
+                memo=f"kiosk {self.terminal_id} provider {provider_ref}", source=provider,
                 receipt={"order_id": order_id, "provider_ref": provider_ref},
             )  # fmt: skip
             seq = self.signed.append("top_up", body).seq
