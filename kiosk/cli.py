@@ -7,7 +7,7 @@
     prepaid kiosk screenshots [--out docs/screenshots]
 
 The kiosk is an enrolled terminal: ``--state`` is its state directory, where
-``prepaid provision enrol --type kiosk --code CODE`` left its identity
+``prepaid provision --dir DIR enroll --type kiosk --code CODE`` left its identity
 (terminal.json, terminal.key); every request and journal entry is signed with
 its key, and the server is the one it enrolled with unless ``--server`` says.
 ``run`` opens the window (offscreen when there is no display) with the devices at

@@ -1,7 +1,7 @@
 """The kiosk as an enrolled terminal: its identity lives in its state directory.
 
-A technician enrols the kiosk like any terminal (``prepaid provision enrol
---type kiosk``, or :func:`enrol` here with the manager's one-time code): the key
+A technician enrols the kiosk like any terminal (``prepaid provision --dir DIR
+enroll --type kiosk --code CODE``, or :func:`enrol` here with the manager's one-time code): the key
 pair is made on the kiosk, the server keeps the public key, and the directory
 holds ``terminal.json`` (id, server) and ``terminal.key``. Every request the
 kiosk makes and every journal entry it writes is signed with that key.
@@ -25,7 +25,7 @@ def load(state_dir: str | Path) -> tuple[Identity, str]:
     if not (directory / "terminal.json").exists():
         raise NotEnrolled(
             f"no terminal identity in {directory}: enrol this kiosk first "
-            "(prepaid provision enrol --type kiosk --code CODE)"
+            f"(prepaid provision --dir {directory} enroll --type kiosk --code CODE)"
         )
     server = str(json.loads((directory / "terminal.json").read_text()).get("server", ""))
     return Identity.from_terminal_dir(directory), server
