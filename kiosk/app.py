@@ -1,8 +1,12 @@
 """The kiosk's screens (Kivy): they show a ``KioskView`` and send intents, nothing more.
 
-Every screen is rebuilt from the view the controller publishes (a few widgets,
-so this is cheap) and its buttons call ``controller.submit(...)``; no screen
-touches a device, the journal or the server. The controller runs on its own
+Every screen is laid out anew from the view the controller publishes, but out
+of the widgets it built for the view before (:meth:`KioskScreen.update`): a
+label whose text and style did not change is the same widget with the same
+texture, so only the changed labels are rendered again (rendering a label with
+the CJK font on llvmpipe is what costs, a few milliseconds each). Its buttons
+call ``controller.submit(...)``; no screen touches a device, the journal or the
+server. The controller runs on its own
 thread (:class:`ControllerThread`); its views reach the window through
 ``Clock.schedule_once``, on Kivy's thread.
 
@@ -37,7 +41,7 @@ from kivy.uix.widget import Widget
 from domain.money import Money
 from kiosk.controller import KioskController
 from kiosk.i18n import LANGUAGE_NAMES, tr
-from kiosk.view import MESSAGES, TOP_UP_WALLETS, BillView, KioskView, WalletState
+from kiosk.view import MESSAGES, TOP_UP_WALLETS, BillView, KioskView, WalletState, WalletView
 from kiosk.view import Screen as ScreenName
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,7 @@ PALE = (0.85, 0.9, 1, 1)
 ORANGE = (1, 0.65, 0.25, 1)
 RED = (1, 0.55, 0.55, 1)
 BANNER = (0.75, 0.1, 0.1, 1)
+UTILITY_WALLETS = ("electricity", "water", "gas")  # metered: days left mean something
 TOUCH = mm(15)  # the smallest touch target, both ways
 PAD = mm(3)
 
@@ -67,6 +72,7 @@ STATE_NAMES = {
     WalletState.LOW: "Low",
     WalletState.EMERGENCY: "Emergency credit",
     WalletState.CUT_OFF: "Supply cut off",
+    WalletState.LIMITED: "Supply limited",
     WalletState.EMPTY: "Empty",
     WalletState.UNKNOWN: "Unknown",
 }
@@ -75,6 +81,7 @@ STATE_COLOURS = {
     WalletState.LOW: YELLOW,
     WalletState.EMERGENCY: ORANGE,
     WalletState.CUT_OFF: RED,
+    WalletState.LIMITED: ORANGE,
     WalletState.EMPTY: PALE,
     WalletState.UNKNOWN: PALE,
 }
@@ -135,8 +142,9 @@ class Touch(Button):  # type: ignore[misc]
             **kw,
         )
         self.name = name
+        self.action = action  # replaced when a screen reuses the button for a new view
         self.bind(size=lambda w, s: setattr(w, "text_size", (max(1.0, s[0] - PAD), None)))
-        self.bind(on_release=lambda *_: action())
+        self.bind(on_release=lambda *_: self.action())
 
 
 def money(view: KioskView, minor: int) -> str:
@@ -144,7 +152,14 @@ def money(view: KioskView, minor: int) -> str:
 
 
 class KioskScreen(Screen):  # type: ignore[misc]
-    """Base: a navy page rebuilt from each view."""
+    """Base: a navy page laid out from each view, out of the widgets of the view before.
+
+    ``build`` asks for its widgets through :meth:`caption`, :meth:`button`,
+    :meth:`box` and :meth:`grid`. Each returns the widget the previous build
+    made with the same arguments (the n-th such one), detached and emptied, or
+    a new one. A reused label keeps its texture; a reused layout keeps its size,
+    so its reused labels are not resized and not rendered again.
+    """
 
     def __init__(self, app: KioskApp, **kw: Any) -> None:
         super().__init__(**kw)
@@ -152,6 +167,43 @@ class KioskScreen(Screen):  # type: ignore[misc]
         _background(self, NAVY)
         self.body = BoxLayout(orientation="vertical", padding=PAD * 2, spacing=PAD * 2)
         self.add_widget(self.body)
+        self._built: dict[tuple[Any, ...], Widget] = {}  # the previous build's widgets
+        self._building: dict[tuple[Any, ...], Widget] = {}
+
+    def _reuse(self, cls: type[Widget], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        # Texts and styles are strings, numbers and tuples: their repr is a fair key.
+        base = (cls, repr(args), repr(sorted(kw.items())))
+        n = 0
+        while (*base, n) in self._building:
+            n += 1
+        key = (*base, n)
+        widget = self._built.pop(key, None)
+        if widget is None:
+            widget = cls(*args, **kw)
+        else:
+            if widget.parent is not None:
+                widget.parent.remove_widget(widget)
+            if isinstance(widget, (BoxLayout, GridLayout)):
+                widget.clear_widgets()
+        self._building[key] = widget
+        return widget
+
+    def caption(self, text: str, **kw: Any) -> Text:
+        label: Text = self._reuse(Text, (text,), kw)
+        return label
+
+    def button(self, text: str, action: Callable[[], None], **kw: Any) -> Touch:
+        button: Touch = self._reuse(Touch, (text, None), kw)
+        button.action = action
+        return button
+
+    def box(self, **kw: Any) -> BoxLayout:
+        layout: BoxLayout = self._reuse(BoxLayout, (), kw)
+        return layout
+
+    def grid(self, **kw: Any) -> GridLayout:
+        layout: GridLayout = self._reuse(GridLayout, (), kw)
+        return layout
 
     def t(self, text: str, **fields: str) -> str:
         return tr(self.app.language, text, **fields)
@@ -166,7 +218,9 @@ class KioskScreen(Screen):  # type: ignore[misc]
 
     def update(self, view: KioskView) -> None:
         self.body.clear_widgets()
+        self._building = {}
         self.build(view)
+        self._built = self._building  # what this view did not use is dropped
 
     def build(self, view: KioskView) -> None:
         raise NotImplementedError
@@ -178,23 +232,24 @@ class KioskScreen(Screen):  # type: ignore[misc]
 
 class IdleScreen(KioskScreen):
     def build(self, view: KioskView) -> None:
-        title = Text(view.estate_name, size=52, bold=True, size_hint_y=1.2)
-        title.bind(on_touch_down=self._secret_tap)
+        title = self.caption(view.estate_name, size=52, bold=True, size_hint_y=1.2)
+        title.funbind("on_touch_down", self._secret_tap)  # a reused title is bound once
+        title.fbind("on_touch_down", self._secret_tap)
         self.body.add_widget(title)
         prompt = (
             "Tap your card or show your QR code"
             if view.card_identification
             else "Show your QR code from the residents' app"
         )
-        self.body.add_widget(Text(self.t(prompt), size=40, colour=YELLOW, size_hint_y=1.4))
+        self.body.add_widget(self.caption(self.t(prompt), size=40, colour=YELLOW, size_hint_y=1.4))
         for notice in view.notices:
-            self.body.add_widget(Text(notice, size=24, colour=PALE))
+            self.body.add_widget(self.caption(notice, size=24, colour=PALE))
         if view.message:
-            self.body.add_widget(Text(self.message(view), size=26, colour=ORANGE))
-        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+            self.body.add_widget(self.caption(self.message(view), size=26, colour=ORANGE))
+        row = self.box(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
         for language in self.app.controller.settings.languages:
             row.add_widget(
-                Touch(
+                self.button(
                     LANGUAGE_NAMES.get(language, language),
                     self.submit("set_language", language=language),
                     name=f"language:{language}",
@@ -218,9 +273,11 @@ class IdleScreen(KioskScreen):
 
 class IdentifyScreen(KioskScreen):
     def build(self, view: KioskView) -> None:
-        self.body.add_widget(Text(self.message(view) or self.t(MESSAGES["reading"]), size=36))
         self.body.add_widget(
-            Touch(self.t("Back"), self.submit("go_idle"), name="back", size_hint_y=None,
+            self.caption(self.message(view) or self.t(MESSAGES["reading"]), size=36)
+        )
+        self.body.add_widget(
+            self.button(self.t("Back"), self.submit("go_idle"), name="back", size_hint_y=None,
                   height=TOUCH * 1.3)
         )  # fmt: skip
 
@@ -230,36 +287,42 @@ class OverviewScreen(KioskScreen):
         head = self.t("Unit {unit}", unit=view.unit)
         if view.card:
             head += f"   {self.t('Card')} {view.card}"
-        self.body.add_widget(Text(head, size=36, bold=True, size_hint_y=None, height=sp(36) * 1.8))
+        self.body.add_widget(
+            self.caption(head, size=36, bold=True, size_hint_y=None, height=sp(36) * 1.8)
+        )
         if not view.online and view.balances_at is not None:
             at = view.balances_at.astimezone().strftime("%Y-%m-%d %H:%M")
             self.body.add_widget(
-                Text(self.t("Balances as of {time}", time=at), size=24, colour=YELLOW,
+                self.caption(self.t("Balances as of {time}", time=at), size=24, colour=YELLOW,
                      size_hint_y=None, height=sp(24) * 1.8)
             )  # fmt: skip
         if view.confirm_bill is not None:  # the question takes the wallets' place
             self._confirm(view, view.confirm_bill)
             self.body.add_widget(
-                Touch(self.t("Done"), self.submit("go_idle"), name="done", size_hint_y=None,
+                self.button(self.t("Done"), self.submit("go_idle"), name="done", size_hint_y=None,
                       height=TOUCH * 1.3)
             )  # fmt: skip
             return
-        rows = GridLayout(cols=4, spacing=PAD, size_hint_y=len(view.wallets) or 1)
+        rows = self.grid(cols=4, spacing=PAD, size_hint_y=len(view.wallets) or 1)
         for wallet in view.wallets:
-            rows.add_widget(Text(self.t(WALLET_NAMES[wallet.purpose]), size=26, halign="left"))
+            rows.add_widget(
+                self.caption(self.t(WALLET_NAMES[wallet.purpose]), size=26, halign="left")
+            )
             amount = "—" if wallet.balance is None else money(view, wallet.balance)
-            rows.add_widget(Text(amount, size=26, halign="right"))
+            rows.add_widget(self.caption(amount, size=26, halign="right"))
             if wallet.pending:  # credited here, not yet on the server: says more than the state
                 state = self.t("+{amount} pending", amount=money(view, wallet.pending))
-                rows.add_widget(Text(state, size=22, colour=YELLOW))
+                rows.add_widget(self.caption(state, size=22, colour=YELLOW))
             else:
+                state = self.t(STATE_NAMES[wallet.state])
+                detail = self._wallet_detail(wallet)
                 rows.add_widget(
-                    Text(self.t(STATE_NAMES[wallet.state]), size=24,
-                         colour=STATE_COLOURS[wallet.state])
+                    self.caption(f"{state}\n{detail}" if detail else state,
+                              size=22 if detail else 24, colour=STATE_COLOURS[wallet.state])
                 )  # fmt: skip
             if wallet.purpose in TOP_UP_WALLETS:
                 rows.add_widget(
-                    Touch(
+                    self.button(
                         self.t("Top up"),
                         self.submit("choose_wallet", wallet=wallet.purpose),
                         name=f"top_up:{wallet.purpose}",
@@ -273,7 +336,7 @@ class OverviewScreen(KioskScreen):
         if view.last_top_up and not view.bills:  # the bills take its room
             last_wallet, last_amount = view.last_top_up
             self.body.add_widget(
-                Text(
+                self.caption(
                     self.t(
                         "Last top-up here: {amount} to {wallet}",
                         amount=money(view, last_amount),
@@ -286,9 +349,21 @@ class OverviewScreen(KioskScreen):
                 )
             )
         self.body.add_widget(
-            Touch(self.t("Done"), self.submit("go_idle"), name="done", size_hint_y=None,
+            self.button(self.t("Done"), self.submit("go_idle"), name="done", size_hint_y=None,
                   height=TOUCH * 1.3)
         )  # fmt: skip
+
+    def _wallet_detail(self, wallet: WalletView) -> str:
+        """Metering's word on a utility wallet, under its state: a restore first, then days."""
+        if wallet.restore_pending:
+            return self.t("Restore on its way")
+        if wallet.purpose not in UTILITY_WALLETS or wallet.days_left is None:
+            return ""
+        if wallet.days_left < 1:
+            return self.t("Less than a day left")
+        if wallet.days_left == 1:
+            return self.t("About 1 day left")
+        return self.t("About {days} days left", days=str(wallet.days_left))
 
     def _confirm(self, view: KioskView, bill: BillView) -> None:
         """Pay this bill (or its next instalment) from the property-fee wallet, or go back."""
@@ -297,39 +372,39 @@ class OverviewScreen(KioskScreen):
             amount=money(view, bill.due_now),
             period=bill.period,
         )
-        self.body.add_widget(Text(ask, size=32, bold=True))
+        self.body.add_widget(self.caption(ask, size=32, bold=True))
         if view.message in ("fee_failed", "fee_no_answer"):
-            self.body.add_widget(Text(self.message(view), size=26, colour=ORANGE))
-        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
-        row.add_widget(Touch(self.t("Back"), self.submit("back"), name="back", primary=False))
-        row.add_widget(Touch(self.t("Pay"), self.submit("pay_bill"), name="pay_bill"))
+            self.body.add_widget(self.caption(self.message(view), size=26, colour=ORANGE))
+        row = self.box(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row.add_widget(self.button(self.t("Back"), self.submit("back"), name="back", primary=False))
+        row.add_widget(self.button(self.t("Pay"), self.submit("pay_bill"), name="pay_bill"))
         self.body.add_widget(row)
 
     def _bills(self, view: KioskView) -> None:
         """The open fee bills, soonest due first; landscape has room for the first only."""
         for bill in view.bills[: 3 if self.portrait else 1]:
-            row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.2)
+            row = self.box(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.2)
             owed = self.t(
                 "Fees {period}: {amount} owed, due {date}",
                 period=bill.period,
                 amount=money(view, bill.outstanding),
                 date=bill.due_on,
             )
-            row.add_widget(Text(owed, size=22, halign="left", size_hint_x=2))
+            row.add_widget(self.caption(owed, size=22, halign="left", size_hint_x=2))
             label = (
                 self.t("Pay {amount}", amount=money(view, bill.due_now))
                 if bill.next_instalment is None
                 else self.t("Pay instalment {amount}", amount=money(view, bill.due_now))
             )
             row.add_widget(
-                Touch(label, self.submit("choose_bill", bill_id=bill.bill_id),
+                self.button(label, self.submit("choose_bill", bill_id=bill.bill_id),
                       name=f"bill:{bill.bill_id}", size=22)
             )  # fmt: skip
             self.body.add_widget(row)
         # No bill left to ask about (paid meanwhile): the message stands on its own.
         if view.message in ("fee_failed", "fee_no_answer") and not view.bills:
             self.body.add_widget(
-                Text(self.message(view), size=22, colour=ORANGE, size_hint_y=None,
+                self.caption(self.message(view), size=22, colour=ORANGE, size_hint_y=None,
                      height=sp(22) * 1.8)
             )  # fmt: skip
 
@@ -337,27 +412,29 @@ class OverviewScreen(KioskScreen):
 class TopUpScreen(KioskScreen):
     def build(self, view: KioskView) -> None:
         wallet = self.t(WALLET_NAMES.get(view.selected_wallet, view.selected_wallet))
-        self.body.add_widget(Text(self.t("Top up {wallet}", wallet=wallet), size=40, bold=True))
+        self.body.add_widget(
+            self.caption(self.t("Top up {wallet}", wallet=wallet), size=40, bold=True)
+        )
         notice = self.t(MESSAGES["no_change"])
-        self.body.add_widget(Text(notice, size=28, colour=YELLOW, size_hint_y=1.2))
+        self.body.add_widget(self.caption(notice, size=28, colour=YELLOW, size_hint_y=1.2))
         if view.qr_order is not None:
             order = view.qr_order
             self.body.add_widget(
                 Image(texture=qr_texture(order.qr), size_hint_y=3, fit_mode="contain")
             )
             self.body.add_widget(
-                Text(
+                self.caption(
                     self.t("Pay {amount}: {seconds} s left", amount=money(view, order.amount),
                            seconds=str(order.seconds_left)),
                     size=30, bold=True,
                 )
             )  # fmt: skip
-            self.body.add_widget(Text(self.message(view), size=24, colour=PALE))
+            self.body.add_widget(self.caption(self.message(view), size=24, colour=PALE))
         elif not view.cash_active:
-            grid = GridLayout(cols=2 if self.portrait else 4, spacing=PAD * 2, size_hint_y=1.6)
+            grid = self.grid(cols=2 if self.portrait else 4, spacing=PAD * 2, size_hint_y=1.6)
             for amount in view.preset_amounts:
                 grid.add_widget(
-                    Touch(
+                    self.button(
                         money(view, amount),
                         self._preset(view.selected_wallet, amount),
                         name=f"preset:{amount}",
@@ -366,15 +443,15 @@ class TopUpScreen(KioskScreen):
                 )
             self.body.add_widget(grid)
             self.body.add_widget(
-                Touch(self.t("Insert what you like"), self.submit("start_cash"),
+                self.button(self.t("Insert what you like"), self.submit("start_cash"),
                       name="start_cash", size_hint_y=0.8)
             )  # fmt: skip
             if view.qr_payment:
-                qr_row = GridLayout(cols=2 if self.portrait else 4, spacing=PAD * 2,
+                qr_row = self.grid(cols=2 if self.portrait else 4, spacing=PAD * 2,
                                     size_hint_y=0.8)  # fmt: skip
                 for amount in view.preset_amounts:
                     qr_row.add_widget(
-                        Touch(
+                        self.button(
                             self.t("QR {amount}", amount=money(view, amount)),
                             self.submit("start_qr", amount=amount),
                             name=f"qr:{amount}",
@@ -384,17 +461,17 @@ class TopUpScreen(KioskScreen):
                 self.body.add_widget(qr_row)
             elif view.message == "qr_unavailable" or not view.online:
                 self.body.add_widget(
-                    Text(self.t(MESSAGES["qr_unavailable"]), size=22, colour=PALE,
+                    self.caption(self.t(MESSAGES["qr_unavailable"]), size=22, colour=PALE,
                          size_hint_y=0.4)
                 )  # fmt: skip
             if view.message in ("qr_cancelled", "qr_unavailable") and view.qr_payment:
-                self.body.add_widget(Text(self.message(view), size=22, colour=ORANGE,
+                self.body.add_widget(self.caption(self.message(view), size=22, colour=ORANGE,
                                           size_hint_y=0.4))  # fmt: skip
         else:
             counter = self.t("Inserted: {amount}", amount=money(view, view.inserted))
             if view.target:
                 counter += "\n" + self.t("of {amount}", amount=money(view, view.target))
-            self.body.add_widget(Text(counter, size=52, bold=True, size_hint_y=1.6))
+            self.body.add_widget(self.caption(counter, size=52, bold=True, size_hint_y=1.6))
             accepted = (
                 "Notes and coins accepted"
                 if view.notes_accepted and view.coins_accepted
@@ -404,13 +481,15 @@ class TopUpScreen(KioskScreen):
                 if view.coins_accepted
                 else "Cash is not accepted now"
             )
-            self.body.add_widget(Text(self.t(accepted), size=26, colour=PALE, size_hint_y=0.6))
+            self.body.add_widget(
+                self.caption(self.t(accepted), size=26, colour=PALE, size_hint_y=0.6)
+            )
             if view.message and view.message != "no_change":
-                self.body.add_widget(Text(self.message(view), size=26, colour=ORANGE))
-        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
-        row.add_widget(Touch(self.t("Back"), self.submit("back"), name="back", primary=False))
+                self.body.add_widget(self.caption(self.message(view), size=26, colour=ORANGE))
+        row = self.box(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row.add_widget(self.button(self.t("Back"), self.submit("back"), name="back", primary=False))
         if view.cash_active:
-            row.add_widget(Touch(self.t("Finish"), self.submit("finish"), name="finish"))
+            row.add_widget(self.button(self.t("Finish"), self.submit("finish"), name="finish"))
         self.body.add_widget(row)
 
     def _preset(self, wallet: str, amount: int) -> Callable[[], None]:
@@ -427,7 +506,9 @@ class ReceiptScreen(KioskScreen):
         if receipt is None:
             return
         self.body.add_widget(
-            Text(self.t("Thank you"), size=48, bold=True, size_hint_y=None, height=sp(48) * 1.7)
+            self.caption(
+                self.t("Thank you"), size=48, bold=True, size_hint_y=None, height=sp(48) * 1.7
+            )
         )
         wallet = self.t(WALLET_NAMES.get(receipt.wallet, receipt.wallet))
         what = (
@@ -436,7 +517,7 @@ class ReceiptScreen(KioskScreen):
             else self.t("Top-up of {amount} to {wallet}", amount=money(view, receipt.amount),
                         wallet=wallet)
         )  # fmt: skip
-        self.body.add_widget(Text(what, size=32))
+        self.body.add_widget(self.caption(what, size=32))
         balance = (
             self.t("Balance after: {amount}", amount=money(view, receipt.balance_after))
             if receipt.balance_after is not None
@@ -446,30 +527,36 @@ class ReceiptScreen(KioskScreen):
             balance = self.t("Property fee wallet now: {amount}",
                              amount=money(view, receipt.balance_after))  # fmt: skip
         if receipt.balance_after is not None or not receipt.bill_id:
-            self.body.add_widget(Text(balance, size=28, colour=YELLOW))
-        self.body.add_widget(Text(self.message(view), size=28, colour=WHITE))
+            self.body.add_widget(self.caption(balance, size=28, colour=YELLOW))
+        self.body.add_widget(self.caption(self.message(view), size=28, colour=WHITE))
         if not receipt.printed:
             self.body.add_widget(
                 Image(texture=qr_texture(receipt.ereceipt_url), size_hint_y=2.5, fit_mode="contain")
             )
             self.body.add_widget(
-                Text(receipt.reference, size=20, colour=PALE, size_hint_y=None, height=sp(20) * 1.8)
+                self.caption(
+                    receipt.reference, size=20, colour=PALE, size_hint_y=None, height=sp(20) * 1.8
+                )
             )
-        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row = self.box(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
         if receipt.printed and not receipt.bill_id:  # a reprint finds top-ups only
             row.add_widget(
-                Touch(self.t("Print again"), self.submit("reprint"), name="reprint", primary=False)
+                self.button(
+                    self.t("Print again"), self.submit("reprint"), name="reprint", primary=False
+                )
             )
-        row.add_widget(Touch(self.t("Done"), self.submit("go_idle"), name="done"))
+        row.add_widget(self.button(self.t("Done"), self.submit("go_idle"), name="done"))
         self.body.add_widget(row)
 
 
 class OutOfServiceScreen(KioskScreen):
     def build(self, view: KioskView) -> None:
-        self.body.add_widget(Text(view.estate_name, size=40, bold=True))
-        self.body.add_widget(Text(self.t("Out of service"), size=56, bold=True, colour=YELLOW))
+        self.body.add_widget(self.caption(view.estate_name, size=40, bold=True))
         self.body.add_widget(
-            Text(self.t("Sorry, this kiosk cannot take payments now. Please call {phone}.",
+            self.caption(self.t("Out of service"), size=56, bold=True, colour=YELLOW)
+        )
+        self.body.add_widget(
+            self.caption(self.t("Sorry, this kiosk cannot take payments now. Please call {phone}.",
                         phone=view.estate_phone), size=32, size_hint_y=1.5)
         )  # fmt: skip
 
@@ -477,28 +564,32 @@ class OutOfServiceScreen(KioskScreen):
 class TechnicianScreen(KioskScreen):
     def build(self, view: KioskView) -> None:
         self.body.add_widget(
-            Text(self.t("Technician"), size=44, bold=True, size_hint_y=None, height=sp(44) * 1.7)
+            self.caption(
+                self.t("Technician"), size=44, bold=True, size_hint_y=None, height=sp(44) * 1.7
+            )
         )
-        grid = GridLayout(cols=2, spacing=PAD, size_hint_y=len(view.devices) or 1)
+        grid = self.grid(cols=2, spacing=PAD, size_hint_y=len(view.devices) or 1)
         for device in view.devices:
-            grid.add_widget(Text(self.t(DEVICE_NAMES.get(device.name, device.name)), size=24))
+            grid.add_widget(
+                self.caption(self.t(DEVICE_NAMES.get(device.name, device.name)), size=24)
+            )
             state = "OK" if device.ok else ("Not fitted" if not device.fitted else "Failed")
             detail = self.t(state) + (f"\n{device.detail}" if device.detail else "")
-            grid.add_widget(Text(detail, size=20, colour=WHITE if device.ok else ORANGE))
+            grid.add_widget(self.caption(detail, size=20, colour=WHITE if device.ok else ORANGE))
         self.body.add_widget(grid)
         self.body.add_widget(
-            Text(self.t("Journal backlog: {count}", count=str(view.backlog)), size=26)
+            self.caption(self.t("Journal backlog: {count}", count=str(view.backlog)), size=26)
         )
         counts = ", ".join(f"{money(view, d)} × {n}" for d, n in view.cash_counts) or "—"
         self.body.add_widget(
-            Text(self.t("Cash taken: {counts}", counts=counts), size=22, colour=PALE)
+            self.caption(self.t("Cash taken: {counts}", counts=counts), size=22, colour=PALE)
         )
-        row = BoxLayout(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row = self.box(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
         row.add_widget(
-            Touch(self.t("Test receipt"), self.submit("test_receipt"), name="test_receipt",
+            self.button(self.t("Test receipt"), self.submit("test_receipt"), name="test_receipt",
                   primary=False)
         )  # fmt: skip
-        row.add_widget(Touch(self.t("Exit"), self.submit("go_idle"), name="exit"))
+        row.add_widget(self.button(self.t("Exit"), self.submit("go_idle"), name="exit"))
         self.body.add_widget(row)
 
 

@@ -45,6 +45,25 @@ OVERVIEW = replace(
     last_top_up=("electricity", 10000),
     balances_at=datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
 )
+# Metering's word on the utility wallets: days left, a load limit, a restore on its way.
+METERED_WALLETS = (
+    WalletView("electricity", 23450, 25450, WalletState.OK, days_left=12, supply="on"),
+    WalletView("water", 2210, 4210, WalletState.LOW, days_left=1, supply="on"),
+    WalletView("gas", -850, 1150, WalletState.LIMITED, days_left=0, supply="limited"),
+    WalletView("parking", 0, 0, WalletState.EMPTY),
+    WalletView("property_fee", 120000, 120000, WalletState.OK),
+    WalletView("maintenance_fund", 356000, 356000, WalletState.OK),
+    WalletView("services", 5000, 5000, WalletState.OK),
+)
+RESTORING_WALLETS = (
+    WalletView("electricity", 5000, 7000, WalletState.CUT_OFF, supply="off", restore_pending=True),
+    WalletView("water", 8210, 10210, WalletState.OK, days_left=23, supply="on"),
+    WalletView("gas", 12850, 14850, WalletState.OK, days_left=31, supply="on"),
+    WalletView("parking", 0, 0, WalletState.EMPTY),
+    WalletView("property_fee", 120000, 120000, WalletState.OK),
+    WalletView("maintenance_fund", 356000, 356000, WalletState.OK),
+    WalletView("services", 5000, 5000, WalletState.OK),
+)
 BILL = BillView(7, "2026-Q1", 35400, "2026-02-28", 17700)
 RECEIPT = ReceiptView(
     seq=42,
@@ -71,6 +90,10 @@ GALLERY: dict[str, KioskView] = {
     "identify": replace(BASE, screen=Screen.IDENTIFY, message="card_lost"),
     "overview": OVERVIEW,
     "overview-offline": replace(OVERVIEW, online=False),
+    "overview-metering": replace(OVERVIEW, wallets=METERED_WALLETS),
+    "overview-restoring": replace(
+        OVERVIEW, wallets=RESTORING_WALLETS, last_top_up=("electricity", 5000)
+    ),
     "overview-fees": replace(OVERVIEW, bills=(BILL,)),
     "overview-fee-confirm": replace(OVERVIEW, bills=(BILL,), confirm_bill=BILL),
     "overview-fee-failed": replace(
