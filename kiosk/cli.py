@@ -91,7 +91,14 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if offscreen:
         print("no display: the kiosk runs offscreen (Ctrl-C to stop)", flush=True)
+    panel, card = None, None
+    if args.panel:  # the demo's simulator panel, a window of its own (kiosk/sim_panel.py)
+        from kiosk.sim_panel import Panel, with_virtual_card
+
+        settings, card = with_virtual_card(settings)
     devices = Devices.open(settings)
+    if args.panel:
+        panel = Panel.serve(devices, card).open_window()
     for health in devices.health.values():
         print(f"  {health.name:<14} {'ok' if health.ok else health.detail}", flush=True)
     controller = controller_for(settings, identity, devices)
@@ -102,6 +109,8 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if panel is not None:
+            panel.stop()
         thread.stop()
         controller.close()
         devices.close()
@@ -167,6 +176,7 @@ def main(argv: Sequence[str]) -> int:
         help="payment provider URL (with $PREPAID_KIOSK_PAYMENT_SECRET, hex): QR payment",
     )
     run.add_argument("--simulated", action="store_true", help="every device on its simulator")
+    run.add_argument("--panel", action="store_true", help="open the simulator panel too")
     run.add_argument("--portrait", action="store_true", help="800x1280 instead of 1280x800")
     run.add_argument("--offscreen", action="store_true", help="no window even with a display")
     walk.add_argument("--dir", default="var/demo/kiosk", help="journal and screenshots")
