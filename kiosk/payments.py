@@ -11,11 +11,9 @@ many times, and however late, the provider says "paid".
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +23,11 @@ from typing import Any
 
 import requests
 
+from domain.provider_signature import sign as sign
+from domain.provider_signature import signed_headers as signed_headers
+
 log = logging.getLogger(__name__)
+
 
 MAX_SKEW_S = 300
 CALLBACK_PATH = "/payments/callback"
@@ -33,21 +35,6 @@ CALLBACK_PATH = "/payments/callback"
 
 class ProviderUnavailable(Exception):
     """The provider did not answer: QR payment is not offered."""
-
-
-def sign(secret: bytes, body: bytes, timestamp: int, nonce: str) -> str:
-    message = f"{timestamp}.{nonce}.".encode() + body
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
-def signed_headers(secret: bytes, body: bytes, *, now: float | None = None) -> dict[str, str]:
-    timestamp, nonce = int(time.time() if now is None else now), secrets.token_hex(12)
-    return {
-        "Content-Type": "application/json",
-        "X-Timestamp": str(timestamp),
-        "X-Nonce": nonce,
-        "X-Signature": sign(secret, body, timestamp, nonce),
-    }
 
 
 @dataclass

@@ -11,6 +11,15 @@ real provider settles by refunding or by the late credit the kiosk makes) and
 sends the signed callback after the delay, retrying until it is answered 200;
 ``POST /orders/{id}/replay`` sends the last callback again, byte for byte.
 Callbacks are signed by :func:`kiosk.payments.signed_headers`.
+
+Refunds (the merchant's signed call, same HMAC scheme as callbacks): ``POST
+/refunds`` with ``{"refund_id", "order_id", "amount"}``. Idempotent by
+``refund_id`` (the same id with the same order and amount answers the first
+result again; with another body it is a 409); refuses an order that is not
+paid and more than was paid in total (409). ``GET /orders/{id}`` lists the
+order's refunds. Sandbox control: ``POST /control/lose-next-refund-answer``
+makes the next refund be applied and its answer lost (the connection closes),
+as a network cut after the provider acted would.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from typing import Any
 
 import requests
 
-from kiosk.payments import signed_headers
+from kiosk.payments import CallbackVerifier, signed_headers
 
 ORDER_PATH = re.compile(r"^/orders/([A-Za-z0-9._:-]+)(/cancel|/pay|/replay)?$")
 
@@ -39,6 +48,9 @@ class Sandbox:
         self.orders: dict[str, dict[str, Any]] = {}
         self.last_callback: dict[str, tuple[bytes, dict[str, str]]] = {}
         self.lock = threading.Lock()
+        self.verifier = CallbackVerifier(secret)
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.lose_next_refund_answer = False
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -52,6 +64,7 @@ class Sandbox:
                     "status": "open",
                     "qr": f"https://sandbox.pay.example/q/{secrets.token_urlsafe(12)}",
                     "ref": "",
+                    "refunds": [],
                 }
                 self.orders[order["order_id"]] = order
             return dict(order)
@@ -88,6 +101,40 @@ class Sandbox:
                 pass
             time.sleep(min(5.0, 0.2 * 2**attempt))
 
+    def refund(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        refund_id, order_id, amount = str(body["refund_id"]), str(body["order_id"]), body["amount"]
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            return 400, {"error": "amount must be a positive integer in minor units"}
+        with self.lock:
+            done = self.refunds.get(refund_id)
+            if done is not None:
+                if (done["order_id"], done["amount"]) != (order_id, amount):
+                    return 409, {"error": f"refund {refund_id} was made with another body"}
+                return 200, dict(done)
+            order = self.orders.get(order_id)
+            if order is None:
+                return 404, {"error": f"no such order {order_id}"}
+            if order["status"] != "paid":
+                return 409, {"error": f"order {order_id} is {order['status']}, not paid"}
+            refunded = sum(r["amount"] for r in order["refunds"])
+            if refunded + amount > order["amount"]:
+                return 409, {
+                    "error": f"order {order_id} was paid {order['amount']} and "
+                    f"{refunded} is refunded already: {amount} more is too much",
+                    "refundable": order["amount"] - refunded,
+                }
+            done = {
+                "refund_id": refund_id,
+                "order_id": order_id,
+                "amount": amount,
+                "currency": order["currency"],
+                "status": "refunded",
+                "at": time.time(),
+            }
+            self.refunds[refund_id] = done
+            order["refunds"].append(done)
+            return 200, dict(done)
+
     def replay(self, order_id: str) -> int:
         body, headers = self.last_callback[order_id]
         url = self.orders[order_id]["notify_url"]
@@ -118,6 +165,13 @@ def serve(sandbox: Sandbox, host: str, port: int) -> ThreadingHTTPServer:
 
         def do_POST(self) -> None:
             try:
+                if self.path == "/refunds":
+                    self._refund()
+                    return
+                if self.path == "/control/lose-next-refund-answer":
+                    sandbox.lose_next_refund_answer = True
+                    self._answer(200, {"armed": True})
+                    return
                 body = self._body()
                 if self.path == "/orders":
                     self._answer(200, sandbox.create(body))
@@ -138,6 +192,21 @@ def serve(sandbox: Sandbox, host: str, port: int) -> ThreadingHTTPServer:
                     self._answer(405, {"error": "not allowed"})
             except (ValueError, KeyError) as err:
                 self._answer(400, {"error": str(err)})
+
+        def _refund(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            reason = sandbox.verifier.verify(headers, raw, time.time())
+            if reason:
+                self._answer(401, {"error": f"refund request refused: {reason}"})
+                return
+            status, data = sandbox.refund(json.loads(raw))
+            if status == 200 and sandbox.lose_next_refund_answer:
+                sandbox.lose_next_refund_answer = False
+                self.close_connection = True  # applied, but the merchant never hears
+                return
+            self._answer(status, data)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

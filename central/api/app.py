@@ -20,6 +20,7 @@ from central.api import (
     routes_me,
     routes_metering,
     routes_parking,
+    routes_payments,
     routes_terminals,
 )
 from central.api.errors import ERROR_RESPONSES
@@ -70,6 +71,7 @@ def create_app(
         routes_journal.router,
         routes_parking.router,
         routes_kiosk.router,
+        routes_payments.router,
     ):
         # Every route documents the error answers any route can give.
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -11,6 +11,7 @@ from central.fees import tables as _fee_tables  # noqa: F401  (registers its tab
 from central.journal import tables as _journal_tables  # noqa: F401  (registers its tables)
 from central.metering import tables as _metering_tables  # noqa: F401  (registers its tables)
 from central.parking import tables as _parking_tables  # noqa: F401  (registers its tables)
+from central.payments import tables as _payment_tables  # noqa: F401  (registers its tables)
 from central.terminals import tables as _terminal_tables  # noqa: F401  (registers its tables)
 
 config = context.config
