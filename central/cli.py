@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from central.fees import cli as fees_cli
 from central.metering import cli as metering_cli
 from central.parking import cli as parking_cli
+from central.payments import cli as payments_cli
 from central.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     fees_cli.add_parsers(sub)
     metering_cli.add_parsers(sub)
     parking_cli.add_parsers(sub)
+    payments_cli.add_parsers(sub)
     return p
 
 
@@ -116,6 +118,7 @@ def main(argv: Sequence[str]) -> int:
             "fund": lambda s, a: fees_cli.fund_command(lambda: _open(s), a),
             "meters": lambda s, a: metering_cli.command(lambda: _open(s), a),
             "parking": lambda s, a: parking_cli.command(lambda: _open(s), a),
+            "payments": lambda s, a: payments_cli.command(lambda: _open(s), a),
             "import": _import,
             "export": _export,
         }[args.action]

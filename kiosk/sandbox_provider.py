@@ -20,6 +20,15 @@ paid and more than was paid in total (409). ``GET /orders/{id}`` lists the
 order's refunds. Sandbox control: ``POST /control/lose-next-refund-answer``
 makes the next refund be applied and its answer lost (the connection closes),
 as a network cut after the provider acted would.
+
+Settlement (the merchant's signed ``GET /settlements/YYYY-MM-DD``, signed over
+``GET <path>``): the day's file in :mod:`domain.settlement_file`'s format, one
+line per payment and refund of that day in the provider's time zone
+(``--timezone``, default Asia/Shanghai), a fee of ``--fee-bp`` basis points of
+each (default 60, 0.6%; a refund hands back the fee of the part refunded),
+signed with the shared secret. ``POST /orders/{id}/pay`` with
+``{"settle_amount": N}`` makes the provider settle N instead of what was paid
+(its own error, or a charge-back), for testing a reconciliation.
 """
 
 from __future__ import annotations
@@ -32,19 +41,39 @@ import secrets
 import threading
 import time
 from collections.abc import Sequence
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
+from domain import settlement_file
 from kiosk.payments import CallbackVerifier, signed_headers
 
 ORDER_PATH = re.compile(r"^/orders/([A-Za-z0-9._:-]+)(/cancel|/pay|/replay)?$")
+SETTLEMENT_PATH = re.compile(r"^/settlements/(\d{4}-\d{2}-\d{2})$")
+
+
+def fee_of(amount: int, basis_points: int) -> int:
+    """The provider's fee on ``amount`` (negative for a refund), rounded half up."""
+    fee = (abs(amount) * basis_points + 5000) // 10000
+    return fee if amount >= 0 else -fee
 
 
 class Sandbox:
-    def __init__(self, secret: bytes) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        merchant: str = "sandbox-merchant",
+        timezone: str = "Asia/Shanghai",
+        fee_bp: int = 60,
+    ) -> None:
         self.secret = secret
+        self.merchant = merchant
+        self.zone = ZoneInfo(timezone)
+        self.fee_bp = fee_bp
         self.orders: dict[str, dict[str, Any]] = {}
         self.last_callback: dict[str, tuple[bytes, dict[str, str]]] = {}
         self.lock = threading.Lock()
@@ -76,11 +105,15 @@ class Sandbox:
                 order["status"] = "cancelled"
             return dict(order)
 
-    def pay(self, order_id: str, delay: float) -> dict[str, Any]:
+    def pay(self, order_id: str, delay: float, settle_amount: int | None = None) -> dict[str, Any]:
         with self.lock:
             order = self.orders[order_id]
+            if order["status"] != "paid":
+                order["paid_at"] = time.time()
             order["status"] = "paid"
             order["ref"] = order["ref"] or f"sbx-{secrets.token_hex(6)}"
+            if settle_amount is not None:
+                order["settle_amount"] = settle_amount
             payload = {k: order[k] for k in ("order_id", "amount", "currency", "status", "ref")}
         body = json.dumps(payload, sort_keys=True).encode()
         threading.Thread(
@@ -135,6 +168,44 @@ class Sandbox:
             order["refunds"].append(done)
             return 200, dict(done)
 
+    def settlement(self, day: date) -> bytes:
+        """The signed settlement file of ``day`` (the provider's local day)."""
+
+        def local(at: float) -> datetime:
+            return datetime.fromtimestamp(at, self.zone)
+
+        lines: list[tuple[float, settlement_file.Line]] = []
+        with self.lock:
+            for order in self.orders.values():
+                if order["status"] == "paid" and local(order["paid_at"]).date() == day:
+                    gross = int(order.get("settle_amount", order["amount"]))
+                    fee = fee_of(gross, self.fee_bp)
+                    line = settlement_file.Line(
+                        0, "payment", local(order["paid_at"]).isoformat(timespec="seconds"),
+                        order["order_id"], "", order["ref"], gross, fee, gross - fee,
+                    )  # fmt: skip
+                    lines.append((order["paid_at"], line))
+            for refund in self.refunds.values():
+                if local(refund["at"]).date() == day:
+                    gross = -int(refund["amount"])
+                    fee = fee_of(gross, self.fee_bp)
+                    line = settlement_file.Line(
+                        0, "refund", local(refund["at"]).isoformat(timespec="seconds"),
+                        refund["order_id"], refund["refund_id"], "", gross, fee, gross - fee,
+                    )  # fmt: skip
+                    lines.append((refund["at"], line))
+        return settlement_file.render(
+            settlement_id=f"stl-{self.merchant}-{day.strftime('%Y%m%d')}",
+            merchant=self.merchant,
+            day=day,
+            timezone=str(self.zone),
+            currency=next((o["currency"] for o in self.orders.values()), "CNY"),
+            lines=[line for _, line in sorted(lines, key=lambda pair: pair[0])],
+            secret=self.secret,
+            timestamp=int(time.time()),
+            nonce=secrets.token_hex(12),
+        )
+
     def replay(self, order_id: str) -> int:
         body, headers = self.last_callback[order_id]
         url = self.orders[order_id]["notify_url"]
@@ -157,6 +228,10 @@ def serve(sandbox: Sandbox, host: str, port: int) -> ThreadingHTTPServer:
             return data
 
         def do_GET(self) -> None:
+            settles = SETTLEMENT_PATH.match(self.path)
+            if settles:
+                self._settlement(settles.group(1))
+                return
             match = ORDER_PATH.match(self.path)
             if not match or match.group(2) or match.group(1) not in sandbox.orders:
                 self._answer(404, {"error": "no such order"})
@@ -185,7 +260,9 @@ def serve(sandbox: Sandbox, host: str, port: int) -> ThreadingHTTPServer:
                     self._answer(200, sandbox.cancel(order_id))
                 elif action == "/pay":
                     delay = float(body.get("callback_delay", 0))
-                    self._answer(200, sandbox.pay(order_id, delay))
+                    settle = body.get("settle_amount")
+                    paid = sandbox.pay(order_id, delay, None if settle is None else int(settle))
+                    self._answer(200, paid)
                 elif action == "/replay":
                     self._answer(200, {"kiosk_answered": sandbox.replay(order_id)})
                 else:
@@ -208,6 +285,27 @@ def serve(sandbox: Sandbox, host: str, port: int) -> ThreadingHTTPServer:
                 return
             self._answer(status, data)
 
+        def _settlement(self, day_text: str) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            reason = sandbox.verifier.verify(headers, f"GET {self.path}".encode(), time.time())
+            if reason:
+                self._answer(401, {"error": f"settlement request refused: {reason}"})
+                return
+            try:
+                day = date.fromisoformat(day_text)
+            except ValueError:
+                self._answer(400, {"error": f"{day_text} is not a date"})
+                return
+            if day > datetime.now(sandbox.zone).date():
+                self._answer(404, {"error": f"no settlement for {day_text} yet"})
+                return
+            raw = sandbox.settlement(day)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv; charset=utf-8")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
@@ -219,8 +317,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--secret-hex", required=True)
+    parser.add_argument("--merchant", default="sandbox-merchant", help="the merchant's id")
+    parser.add_argument("--timezone", default="Asia/Shanghai", help="the provider's day")
+    parser.add_argument("--fee-bp", type=int, default=60, help="fee in basis points (0.01%%)")
     args = parser.parse_args(argv)
-    server = serve(Sandbox(bytes.fromhex(args.secret_hex)), args.host, args.port)
+    sandbox = Sandbox(
+        bytes.fromhex(args.secret_hex),
+        merchant=args.merchant,
+        timezone=args.timezone,
+        fee_bp=args.fee_bp,
+    )
+    server = serve(sandbox, args.host, args.port)
     print(f"sandbox provider on http://{args.host}:{server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

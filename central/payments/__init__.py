@@ -10,4 +10,12 @@ provider's clearing account under a key made from the refund id, recording it
 in ``provider_refunds`` (:mod:`central.payments.tables`). The provider is
 idempotent by refund id and the ledger by key, so a retry after a lost answer
 refunds once in each.
+
+Flow of a day's settlement: the provider's signed file
+(:mod:`domain.settlement_file`) is fetched or read (:mod:`.files`) and checked
+against its signature; :mod:`.clearing` lists what moved through the clearing
+account, :mod:`.reconcile` matches each line to it and reports every
+difference, and :mod:`.settle` posts the provider's fee and its payout to the
+bank, once per file id. ``prepaid central payments reconcile`` (:mod:`.cli`)
+and ``/v1/payments/settlements/{day}`` run it.
 """

@@ -1,4 +1,4 @@
-"""The server's client of the payment provider's merchant API (refunds).
+"""The server's client of the payment provider's merchant API: refunds and settlement files.
 
 Every call is signed as the provider's callbacks are (:mod:`domain.provider_signature`):
 a POST over its body, a GET over ``GET <path>``, so a captured request cannot be
@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import requests
@@ -39,6 +40,28 @@ class ProviderApi:
     secret: bytes
     name: str = DEFAULT_NAME  # the clearing account's name: ``clearing:<name>``
     timeout: float = 5.0
+
+    @staticmethod
+    def secret_from_env(env: Mapping[str, str] | None = None) -> bytes:
+        """The shared secret alone: enough to check a settlement file read from disk."""
+        e = os.environ if env is None else env
+        try:
+            secret = bytes.fromhex(e.get("PREPAID_PROVIDER_SECRET_HEX", ""))
+        except ValueError as err:
+            raise ProviderNotConfigured(
+                "PREPAID_PROVIDER_SECRET_HEX is not hex: give the shared secret as hex digits"
+            ) from err
+        if not secret:
+            raise ProviderNotConfigured(
+                "set PREPAID_PROVIDER_SECRET_HEX (the secret shared with the provider): "
+                "a settlement file is checked against the provider's signature"
+            )
+        return secret
+
+    @staticmethod
+    def name_from_env(env: Mapping[str, str] | None = None) -> str:
+        e = os.environ if env is None else env
+        return e.get("PREPAID_PROVIDER_NAME", DEFAULT_NAME)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProviderApi:
@@ -105,3 +128,19 @@ class ProviderApi:
                 "send the same request again"
             )
         return data
+
+    def settlement_file(self, day: date) -> bytes:
+        """The provider's settlement file of ``day``, as the bytes it signed."""
+        answer = self._send("GET", f"/settlements/{day.isoformat()}", b"")
+        if answer.status_code == 404:
+            raise Refused(
+                f"the payment provider has no settlement file for {day.isoformat()}: "
+                "try again once the provider has published it",
+                code="settlement_not_ready",
+            )
+        if answer.status_code != 200:
+            raise ProviderUnavailable(
+                f"the payment provider answered {answer.status_code} for the settlement "
+                f"file of {day.isoformat()}: try again later"
+            )
+        return answer.content

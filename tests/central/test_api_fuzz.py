@@ -4,9 +4,11 @@ hostile and random input finds no 5xx and no answer that breaks the schema."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,8 +16,10 @@ from schemathesis import checks
 
 from central.api.app import create_app
 from central.db.database import Database
+from central.payments.provider import ProviderApi
 from central.settings import Settings
 from tests.central.conftest import token_for
+from tests.central.payments.support import SECRET, Sandbox
 
 CHECKS = [
     checks.not_a_server_error,
@@ -25,13 +29,22 @@ CHECKS = [
 ]
 
 
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    # The payment routes talk to a real provider: the sandbox, in its own process.
+    process = Sandbox.start()
+    yield process
+    process.stop()
+
+
 def test_no_server_error_and_every_answer_fits_the_schema(
-    migrated_template: Path, tmp_path: Path
+    migrated_template: Path, tmp_path: Path, sandbox: Sandbox
 ) -> None:
     path = tmp_path / "fuzz.sqlite3"
     shutil.copyfile(migrated_template, path)
     db = Database.open(f"sqlite:///{path}", migrate=False)
     app = create_app(Settings(database_url=f"sqlite:///{path}"), db)
+    app.state.payment_provider = ProviderApi(sandbox.url, SECRET, "sandbox")
     auth = {"Authorization": f"Bearer {token_for(db, 'boss')}"}
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     # Signing out revokes the token the other operations use: it goes last.
