@@ -6,16 +6,17 @@ import logging
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from central.api.deps import Db, require
+from central.api.deps import Db, IdempotencyKey, require, write
 from central.api.routes_ledger import Responses
 from central.auth.principal import Principal, Role
 from central.db.types import utcnow
 from central.errors import Forbidden, InvalidRequest
 from central.terminals import config as terminal_config
-from central.terminals import enrolment, health, keys, lifecycle
+from central.terminals import enrolment, health, keys, lifecycle, staff_cards
 from central.terminals.verify import prune_nonces
 from domain import signing
 
@@ -115,6 +116,15 @@ class SyncedIn(Body):
     last_seq: Annotated[int, Field(ge=0)]
 
 
+class StaffCardIn(Body):
+    card_number: Annotated[str, Field(min_length=2, max_length=32)]
+    staff: Annotated[str, Field(min_length=2, max_length=64)]  # the technician's username
+
+
+class StaffCardStatusIn(Body):
+    status: Literal["active", "lost", "revoked"]
+
+
 def _self_or_staff(principal: Principal, terminal_id: str) -> None:
     if principal.kind == "terminal" and principal.id != terminal_id:
         raise Forbidden(
@@ -180,6 +190,78 @@ def enrol(body: EnrolIn, db: Db) -> EnrolOut:
         config=done.config,
         server_time=utcnow().timestamp(),
     )
+
+
+# -- staff cards (before "/{terminal_id}", which would take "staff-cards" for an id) --------
+@router.post("/staff-cards", status_code=201, responses=Responses)
+def issue_staff_card(
+    body: StaffCardIn,
+    db: Db,
+    principal: Annotated[Principal, Depends(ManagerOnly)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A technician card: the kiosks open their technician screen for it (snapshot)."""
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="issue_staff_card",
+        request=body.model_dump(),
+        apply=lambda conn: {
+            "id": staff_cards.issue(
+                conn, card_number=body.card_number, username=body.staff, created_by=principal.actor
+            )
+        },
+        subject=f"staff:{body.staff}",
+    )
+
+
+@router.post("/staff-cards/{card_id}/status", responses=Responses)
+def set_staff_card_status(
+    card_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: StaffCardStatusIn,
+    db: Db,
+    principal: Annotated[Principal, Depends(ManagerOnly)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Mark a staff card lost or revoked (or active again): kiosks refuse it after their
+    next snapshot."""
+
+    def apply(conn: Any) -> dict[str, Any]:
+        staff_cards.set_status(conn, card_id, body.status)
+        return {"id": card_id, "status": body.status}
+
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="staff_card_status",
+        request={"id": card_id, **body.model_dump()},
+        apply=apply,
+        subject=f"staff_card:{card_id}",
+        before=lambda conn: {"status": staff_cards.status_of(conn, card_id)},
+        status_code=200,
+    )
+
+
+@router.get("/staff-cards", responses=Responses)
+def list_staff_cards(
+    db: Db, principal: Annotated[Principal, Depends(FleetReaders)]
+) -> list[dict[str, Any]]:
+    """Every staff card with its holder and status."""
+    with db.read() as conn:
+        return [_card_out(card) for card in staff_cards.list_cards(conn)]
+
+
+def _card_out(card: staff_cards.StaffCard) -> dict[str, Any]:
+    return {
+        "id": card.id,
+        "card_number": card.card_number,
+        "staff": card.staff,
+        "role": card.role,
+        "status": card.status,
+        "created_at": card.created_at,
+    }
 
 
 @router.get("", responses=Responses)

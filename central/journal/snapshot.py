@@ -29,6 +29,7 @@ from central.journal import service
 from central.journal.tables import journal_snapshot_keys
 from central.parking.tables import parking_passes, parking_tariffs
 from central.terminals import config as terminal_config
+from central.terminals import staff_cards
 from central.terminals.tables import terminals
 from domain import journal as dj
 
@@ -145,6 +146,11 @@ def build(conn: Connection, *, terminal_id: str, since: int, estate: Estate) -> 
         "tariffs": tariffs,
         "config_version": config_version,
         "offline_limits": config.get("offline_limits", {}),
+        # A kiosk's technician cards, sent whole every time (they are few): keyed hash ->
+        # id, role, status. Never a unit: a staff card opens no household.
+        "staff_cards": staff_cards.for_snapshot(conn, key)
+        if terminal.terminal_type == "kiosk"
+        else {},
     }
 
 

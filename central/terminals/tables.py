@@ -112,3 +112,22 @@ terminal_heartbeats = Table(
 Index(
     "ix_terminal_heartbeats_terminal", terminal_heartbeats.c.terminal_id, terminal_heartbeats.c.id
 )
+
+# Staff cards: an estate card (the same card application, read by the same challenge
+# and response) issued to a staff member, never a resident's credential nor tied to a
+# unit. A technician's card opens a kiosk's technician screen. Only the card's number
+# and the staff id are kept; the kiosks get its keyed hash and id, no name.
+staff_cards = Table(
+    "staff_cards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("card_number", String(16), nullable=False, unique=True),
+    Column("staff_id", ForeignKey("staff.id"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("status", String(8), nullable=False, server_default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(96), nullable=False),
+    Column("status_changed_at", UTCDateTime, nullable=True),
+    CheckConstraint("role IN ('technician')", name="role"),
+    CheckConstraint("status IN ('active', 'lost', 'revoked')", name="status"),
+)
