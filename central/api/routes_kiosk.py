@@ -22,13 +22,15 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, select
 
-from central.api.deps import Db, get_settings, require
+from central.api.deps import Db, EstateDep, get_settings, require
 from central.api.views import unit_wallets
 from central.auth.principal import Principal, Role
 from central.db.schema import accounts, credentials, units
 from central.db.types import utcnow
 from central.errors import Forbidden
 from central.journal.snapshot import hash_key
+from central.ledger import accounts as acc
+from central.ledger.recent import daily_spend, last_top_up
 from central.metering.notify import daily_usage
 from central.metering.supply import OPEN
 from central.metering.tables import meters, supply_commands
@@ -142,10 +144,26 @@ def _metering(conn: Connection, unit: str, utility: str, available: int) -> dict
     return out
 
 
+def _recent(conn: Connection, unit: str, purpose: str, zone: Any) -> dict[str, Any]:
+    """The last week's spend per local day and the last top-up, for the overview."""
+    account = acc.wallet(conn, unit, purpose)
+    top_up = last_top_up(conn, account.id, zone=zone)
+    return {
+        "spend_by_day": [
+            {"day": d.day.isoformat(), "amount": d.amount}
+            for d in daily_spend(conn, account.id, now=utcnow(), zone=zone)
+        ],
+        "last_top_up": None
+        if top_up is None
+        else {"at": top_up.at.isoformat(), "amount": top_up.amount, "method": top_up.method},
+    }
+
+
 @router.post("/household-wallets")
 def household_wallets(
     body: HouseholdIn,
     db: Db,
+    estate: EstateDep,
     settings: Annotated[Settings, Depends(get_settings)],
     principal: Annotated[Principal, Depends(TerminalOnly)],
 ) -> dict[str, Any]:
@@ -176,5 +194,6 @@ def household_wallets(
             }
             if w.purpose in utilities:
                 out.update(_metering(conn, body.unit, w.purpose, w.available))
+            out.update(_recent(conn, body.unit, w.purpose, estate.zone))
             wallets.append(out)
     return {"unit": body.unit, "wallets": wallets}

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from central.db.types import utcnow
 from central.estate.demo import demo_card_number
 from central.journal.snapshot import hash_key
+from central.ledger import accounts as acc
+from central.ledger.posting import Leg, post
 from domain import journal as dj
+from domain.wallets import cash_box_code, revenue_code
 from kiosk.tokens import make_qr_token
 from offline_queue.client import RequestsTransport, SignedClient
 from offline_queue.errors import SyncRefused
@@ -92,3 +98,54 @@ def test_staff_and_unsigned_callers_are_refused(central: CentralServer) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         central.call("POST", PATH, {"unit": "A-0101", "credential": {"kind": "qr", "token": "x"}})
     assert refused.value.code == 403
+
+
+def test_each_wallet_carries_its_week_of_spend_and_its_last_top_up(
+    central: CentralServer,
+) -> None:
+    unit, zone = "B-0402", ZoneInfo("Asia/Shanghai")  # the demo estate's time zone
+    now = utcnow()
+    with central.db.write() as conn:
+        water = acc.wallet(conn, unit, "water")
+        box = acc.system_account(conn, cash_box_code("kiosk-x"), kind="cash_box", currency="CNY")
+        revenue = acc.system_account(conn, revenue_code("water"), kind="revenue", currency="CNY")
+
+        def move(kind: str, amount: int, at: datetime, *, method: str | None = None) -> None:
+            source, target = (box, water) if kind in ("top_up", "refund") else (water, revenue)
+            post(
+                conn,
+                kind=kind,
+                idempotency_key=f"recent-{kind}-{amount}-{at.timestamp()}",
+                legs=[Leg(target, amount), Leg(source, -amount)],
+                created_at=at,
+                actor="test",
+                method=method,
+            )
+
+        move("top_up", 5000, now - timedelta(days=9), method="cash")
+        move("top_up", 2000, now, method="qr")  # after the demo's opening balances
+        move("charge", 120, now - timedelta(days=3))
+        move("charge", 80, now - timedelta(days=3, minutes=5))
+        move("charge", 45, now)
+        move("charge", 999, now - timedelta(days=8))  # before the week shown
+        move("refund", 30, now)  # money back is not usage
+    kiosk = enrol_kiosk(central)
+    number = demo_card_number("B", 4, 2)
+    answer = (
+        client(central, kiosk)
+        .call("POST", PATH, {"unit": unit, "credential": card(central, kiosk, number)})
+        .json()
+    )
+    wallet = {w["purpose"]: w for w in answer["wallets"]}["water"]
+    days = wallet["spend_by_day"]
+    today = now.astimezone(zone).date()
+    week = [(today - timedelta(days=6 - i)).isoformat() for i in range(7)]
+    assert [d["day"] for d in days] == week
+    expected = dict.fromkeys(week, 0)
+    for amount, ago in ((120, timedelta(days=3)), (80, timedelta(days=3, minutes=5))):
+        expected[(now - ago).astimezone(zone).date().isoformat()] += amount
+    expected[today.isoformat()] += 45
+    assert {d["day"]: d["amount"] for d in days} == expected
+    last = wallet["last_top_up"]
+    assert (last["amount"], last["method"]) == (2000, "qr")
+    assert datetime.fromisoformat(last["at"]).utcoffset() == timedelta(hours=8)  # local time
