@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import shutil
 import socket
@@ -118,11 +119,7 @@ def walkthrough(base: str, username: str, password: str) -> str:
 
 def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
     """The lobby kiosk with simulated devices, in its own process as on a terminal."""
-    import os
-    import subprocess
-    import sys
-
-    offscreen = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    offscreen = not has_display()
     _step(
         "lobby kiosk with simulated devices: a card tap, two notes and a coin, a receipt"
         + (" (no display: offscreen, a screenshot of each screen)" if offscreen else "")
@@ -151,6 +148,34 @@ def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
         if w["purpose"] == "electricity":
             balance = Money(w["balance"], w["currency"]).format()
             _step(f"the ledger now holds: A-0101 electricity {balance}")
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def interactive_kiosk(base: str, directory: Path) -> subprocess.Popen[str] | None:
+    """With a display: the kiosk's window and the simulator panel, for a person to try.
+
+    It reuses the walk-through's enrolled identity and journal (a journal never
+    changes hands), so what was credited there is on its receipts here too."""
+    journals = sorted(directory.glob("journal-*.sqlite3"))
+    if not journals:
+        _step("the kiosk window is not opened: the walk-through left no enrolled kiosk")
+        return None
+    command = [
+        sys.executable, "-m", "cli.main", "kiosk", "run", "--simulated", "--panel",
+        "--server", base, "--state", str(directory / "terminal"), "--journal", str(journals[-1]),
+    ]  # fmt: skip
+    _step(
+        "kiosk window and simulator panel open: tap the demo card, insert notes and coins, "
+        "jam the acceptor or run the printer out of paper from the panel; "
+        "technician mode: five taps on the estate's name, PIN "
+        f"{os.environ.get('PREPAID_KIOSK_PIN', '2468')} (log: {directory}/kiosk.log)"
+    )
+    log = (directory / "kiosk.log").open("a")  # the kiosk's own log, not mixed into the demo's
+    env = {**os.environ, "PREPAID_KIOSK_PIN": os.environ.get("PREPAID_KIOSK_PIN", "2468")}
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 LOW_UNIT = "A-1202"  # the demo leaves this unit's electricity nearly empty: watch it cut off
@@ -265,6 +290,8 @@ def main(argv: Sequence[str]) -> int:
             outcome["token"] = token
             if not args.no_kiosk:
                 kiosk_walkthrough(base, token, args.dir / "kiosk")
+                if has_display() and not args.exit_after_walkthrough:
+                    outcome["kiosk"] = interactive_kiosk(base, args.dir / "kiosk")
             fleet = meter_fleet(base, token, steps=4 if args.exit_after_walkthrough else 0)
             outcome["fleet"] = fleet
             _step(
@@ -314,9 +341,10 @@ def main(argv: Sequence[str]) -> int:
 
     threading.Thread(target=drive, daemon=True).start()
     server.run()
-    fleet = outcome.get("fleet")
-    if fleet is not None and fleet.poll() is None:
-        fleet.terminate()
-        fleet.wait(timeout=30)
+    for name in ("kiosk", "fleet"):
+        process = outcome.get(name)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
     db.close()
     return 1 if "error" in outcome else 0
