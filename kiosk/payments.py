@@ -171,7 +171,9 @@ class CallbackServer:
         return f"http://{host!s}:{port}{CALLBACK_PATH}"
 
     def start(self) -> None:
-        self.thread.start()
+        # Idempotent: the controller's start runs again when its thread starts.
+        if not self.thread.is_alive():
+            self.thread.start()
 
     def stop(self) -> None:
         self.server.shutdown()
