@@ -228,8 +228,9 @@ def main() -> int:
             for n in range(1, args.sessions + 1):
                 card = cards[n % len(cards)]
                 session(read, card)
-                if n in (100, args.sessions):
+                if n % 100 == 0 or n == args.sessions:
                     rss[n] = rss_kib()
+                    print(f"rss after {n} sessions: {rss[n] / 1024:.1f} MB", flush=True)
             results["rss_kib"] = rss
             print("rss", rss, flush=True)
             thread.stop()
