@@ -47,6 +47,18 @@ MIN_TEXT_HEIGHT = 8.0
 # The confidence kept by a reading of a line stacked on a line of the same height
 # when the two do not read as one two-line plate.
 HALF_ROW_FACTOR = 0.5
+# A line box at most this many heights wide per character read is taller than one
+# row of the characters it holds: two rows detected as one, read as one row. Plate
+# glyphs stand about 0.5 to 0.7 of their height wide; calibrated on rendered plates.
+MIN_ROW_ASPECT = 0.3
+# A read this many characters (or more) shorter than the region's longest format
+# may be one row of a two-line plate, or a line whose box clipped characters; it
+# is looked at again in a close crop before it is acted on.
+PART_ROOM = 2
+# The line's height, in detector pixels, for that close look: enough to find a
+# second row of the same height (which the first pass, at about a third of the
+# frame's resolution, can miss), for a fraction of a full-resolution look.
+CONFIRM_LINE_PX = 32.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,12 @@ def trim_band(crop: np.ndarray) -> np.ndarray:
     return crop[:, end:]
 
 
+def _rows_in_one(line: TextLine, reading: Reading) -> bool:
+    """Whether the line's box is too tall for the one row of characters read from it."""
+    w, h = line.size
+    return w / h / max(1, len(reading.text)) <= MIN_ROW_ASPECT
+
+
 def _same_height(a: TextLine, b: TextLine) -> bool:
     """Rows of one plate share a character height; a state name or city line is smaller."""
     return 0.6 < a.size[1] / b.size[1] < 1.7
@@ -158,6 +176,7 @@ class PlateReader:
         self._sessions = sessions.load(self.settings.threads, self.settings.int8_detector)
         self._index = AlphabetIndex(self._sessions.vocabulary, self.region.alphabet)
         self._catch_alls = {f.name for f in self.region.formats if f.catch_all}
+        self._longest = max(len(p) for f in self.region.formats for p in f.patterns)
 
     def warm_up(self) -> None:
         """One pass on a blank frame at each budget: onnxruntime sizes its buffers on the
@@ -170,7 +189,9 @@ class PlateReader:
         """All plates found, the best fit first. ``frame`` is BGR, BGRA or grey (IR cameras)."""
         frame = as_bgr(frame)
         readings = self._pass(frame, self.settings.fast_budget)
-        if self._confident(readings) or self.settings.fine_budget <= self.settings.fast_budget:
+        if self._confident(readings):
+            return self._confirm_parts(frame, readings)
+        if self.settings.fine_budget <= self.settings.fast_budget or self._settled(readings):
             return readings
         # Unsure reads: look again around each at up to full resolution first,
         # which costs a fraction of a second full pass.
@@ -183,7 +204,51 @@ class PlateReader:
     def _confident(self, readings: list[Reading]) -> bool:
         return any(r.actionable(self.settings.act_threshold) for r in readings)
 
-    def _zoom(self, frame: np.ndarray, box: Box) -> list[Reading]:
+    def _settled(self, readings: list[Reading]) -> bool:
+        """Whether a read is sure of every place but those held for a look-alike the
+        formats cannot place: a second look reads the same glyph, so it is spared
+        (unless the read may be part of a longer plate, which a closer look finds)."""
+        threshold = self.settings.act_threshold
+        return any(
+            r.held
+            and r.format_name is not None
+            and not self.could_be_part(r)
+            and min((c for i, c in enumerate(r.char_conf) if i not in r.held), default=0.0)
+            >= threshold
+            for r in readings
+        )
+
+    def could_be_part(self, reading: Reading) -> bool:
+        """Whether the region's formats leave room for the read to be part of a longer
+        plate: one row of a two-line plate, or a line whose box clipped its ends."""
+        return len(reading.text) + PART_ROOM <= self._longest
+
+    def _confirm_parts(self, frame: np.ndarray, readings: list[Reading]) -> list[Reading]:
+        """Actionable reads that may be part of a longer plate, looked at again at full
+        resolution around them: a longer reading found there (the plate's other row,
+        the clipped characters) replaces the part (``_dedupe``), and a stacked
+        same-height row that does not read as one plate with it holds it back."""
+        parts = [
+            r
+            for r in readings[:ZOOM_MAX]
+            if r.actionable(self.settings.act_threshold) and self.could_be_part(r)
+        ]
+        for part in parts:
+            closer = self._zoom(frame, part.box, CONFIRM_LINE_PX)
+            # The same text read closer with less confidence (its row stacked on a
+            # row it does not read with) is the verdict that counts.
+            doubt = [
+                z.confidence for z in closer if z.text == part.text and z.box.iou(part.box) >= 0.3
+            ]
+            if doubt and min(doubt) < part.confidence:
+                held = replace(part, confidence=min(doubt))
+                readings = [held if r is part else r for r in readings]
+            readings = _dedupe(readings + closer)
+        return readings
+
+    def _zoom(self, frame: np.ndarray, box: Box, line_px: float = 0.0) -> list[Reading]:
+        """Readings in a close crop around ``box``, at full resolution or, with
+        ``line_px``, scaled so the box's line stands about that many pixels tall."""
         fh, fw = frame.shape[:2]
         x0, x1 = max(0, box.x - box.w // 2), min(fw, box.x + box.w + box.w // 2)
         y0, y1 = max(0, box.y - box.h * 3 // 2), min(fh, box.y + box.h + box.h * 3 // 2)
@@ -191,6 +256,8 @@ class PlateReader:
             return []
         part = frame[y0:y1, x0:x1]
         budget = min(self.settings.fine_budget, part.shape[0] * part.shape[1])
+        if line_px > 0:
+            budget = min(budget, round(budget * (line_px / max(1, box.h)) ** 2))
         return [
             replace(r, box=Box(r.box.x + x0, r.box.y + y0, r.box.w, r.box.h))
             for r in self._pass(part, budget)
@@ -227,9 +294,9 @@ class PlateReader:
             narrow = self._to_reading(read, line.box())
             wider = self._to_reading(wide_reads[i], line.widened(WIDEN).box())
             reading = self._narrow_or_wide(narrow, wider, crops[i], wide[i])
-            if reading is not None and i in half_rows:
-                # Maybe one row of a two-line plate whose other row was misread:
-                # never enough to act on by itself.
+            if reading is not None and (i in half_rows or _rows_in_one(line, reading)):
+                # Maybe one row of a two-line plate whose other row was misread, or
+                # not seen: never enough to act on by itself.
                 reading = replace(reading, confidence=reading.confidence * HALF_ROW_FACTOR)
             if reading is not None:
                 found.append(reading)
@@ -273,14 +340,17 @@ class PlateReader:
             corrected=fitted.corrected,
             raw_text=read.text,
             score=fitted.score,
+            held=fitted.held,
+            margin=fitted.margin,
         )
 
 
 def _dedupe(readings: list[Reading]) -> list[Reading]:
     """One reading per place in the frame: overlapping ones keep the best fit.
 
-    A kept reading that is a fragment of an overlapping longer one (one row of a
-    two-line plate, read alone in another pass) is never actionable by itself.
+    A fragment of an overlapping longer reading (one row of a two-line plate, or a
+    line a coarse box clipped, read alone in another pass) gives way to the longer
+    reading, which is acted on only on its own confidence.
     """
     kept: list[Reading] = []
     for reading in sorted(readings, key=lambda r: r.score, reverse=True):
@@ -288,8 +358,9 @@ def _dedupe(readings: list[Reading]) -> list[Reading]:
         if not clashes:
             kept.append(reading)
             continue
-        for i in clashes:
-            k = kept[i]
-            if _extends(reading.text, k.text) and k.confidence > 0:
-                kept[i] = replace(k, confidence=k.confidence * HALF_ROW_FACTOR)
+        fragments = [i for i in clashes if _extends(reading.text, kept[i].text)]
+        if fragments:
+            kept[fragments[0]] = reading
+            for i in reversed(fragments[1:]):
+                del kept[i]
     return kept

@@ -11,6 +11,7 @@ confidence of a corrected character says that it was corrected.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -87,6 +88,17 @@ DROP_PENALTY = 0.5
 # a word such as "RENAULT" fits ``LLLNLNN`` only by three swaps (A4, L1, T7).
 SWAP_PENALTY = 0.5
 MAX_SWAPS = 2
+# Where the region's formats disagree about a place (a letter in one, a digit in
+# another) and the character read there has a look-alike the other format takes
+# (O and 0 in the fifth place of a Brazilian plate), only the glyph can tell which
+# plate it is. Its evidence is the log ratio of the recogniser's scores for the two
+# characters; below this margin the place is held (see ``HELD_CONFIDENCE``). The
+# value is calibrated on rendered plates (``python -m lpr.calibrate``), where the
+# recogniser has read a plain O as 0 at a ratio of 5,800 to 1 (8.66).
+MIN_GLYPH_MARGIN = 9.0
+# The confidence a held place keeps: a coin toss between two plates, never enough
+# to act on however many frames agree (they share the same glyph).
+HELD_CONFIDENCE = 0.5
 
 _TOKEN = re.compile(r"([A-Z])(?:\{(\d+)(?:,(\d+))?\})?")
 
@@ -242,6 +254,12 @@ class Fit:
     share: float = 1.0
     table_swaps: int = 0
     catch_all: bool = False
+    # The places where another format of the region reads a look-alike instead and
+    # the glyph's margin (``MIN_GLYPH_MARGIN``) does not settle it, and the smallest
+    # margin at any such place (infinite where no format disagrees).
+    held: tuple[int, ...] = ()
+    margin: float = float("inf")
+    dropped: int = -1  # the position of the read left out to fit, if any
 
 
 Position = Mapping[str, float]
@@ -307,7 +325,7 @@ def fit(positions: Sequence[Position], region: Region, *, allow_drop: bool = Tru
         for i in range(len(positions)):
             seq = [p for j, p in enumerate(positions) if j != i]
             for candidate in _fit_all(seq, region, DROP_PENALTY, MAX_SWAPS - 1).values():
-                _keep_best(fits, candidate)
+                _keep_best(fits, replace(candidate, dropped=i))
     # Rivals are weighed in tiers, and the first tier that has a fit decides:
     # listed formats as read, then listed formats with look-alike swaps, then the
     # catch-alls. Otherwise every "0" of a Brazilian plate would make a Mercosur
@@ -323,7 +341,61 @@ def fit(positions: Sequence[Position], region: Region, *, allow_drop: bool = Tru
     best = max(pool, key=lambda f: f.score)
     total = sum(f.score for f in pool)
     share = best.score / total if total > 0 else 0.0
-    return replace(best, share=share)
+    seq = [p for j, p in enumerate(positions) if j != best.dropped]
+    margins = glyph_margins(seq, best.text, region, catch_all=best.catch_all)
+    held = tuple(sorted(i for i, m in margins.items() if m < MIN_GLYPH_MARGIN))
+    confs = tuple(min(c, HELD_CONFIDENCE) if i in held else c for i, c in enumerate(best.char_conf))
+    return replace(
+        best,
+        share=share,
+        char_conf=confs,
+        held=held,
+        margin=min(margins.values(), default=float("inf")),
+    )
+
+
+def twins(ch: str) -> set[str]:
+    """The look-alikes of ``ch``, in either direction of the table."""
+    out = {LOOK_ALIKES[ch]} if ch in LOOK_ALIKES else set()
+    out.update(k for k, v in LOOK_ALIKES.items() if v == ch)
+    out.discard(ch)
+    return out
+
+
+def _matches(text: str, pattern: str) -> bool:
+    return len(text) == len(pattern) and all(
+        ch in CLASSES[cls] for ch, cls in zip(text, pattern, strict=True)
+    )
+
+
+def glyph_margins(
+    positions: Sequence[Position], text: str, region: Region, *, catch_all: bool = False
+) -> dict[int, float]:
+    """Per place where another format of the region reads a look-alike instead (and
+    does not allow the character read there): the glyph's evidence for the character
+    read, ``log(p(read) / p(look-alike))``.
+
+    The formats weighed are the fit's tier: the listed ones, and with a catch-all
+    fit every format. A look-alike the recogniser did not rank among its best few
+    is taken at the lowest score it did rank, so the margin is never overstated.
+    """
+    formats = [f for f in region.formats if catch_all or not f.catch_all]
+    patterns = [p for f in formats for p in f.patterns if len(p) == len(text)]
+    margins: dict[int, float] = {}
+    for i, ch in enumerate(text):
+        for twin in twins(ch):
+            alt = text[:i] + twin + text[i + 1 :]
+            # A format that allows both characters there (a catch-all, China's
+            # letter-or-digit places) does not disagree: it leaves the read alone.
+            if not any(_matches(alt, p) and ch not in CLASSES[p[i]] for p in patterns):
+                continue
+            dist = positions[i] if i < len(positions) else {}
+            floor = min(dist.values(), default=0.0)
+            p_read = dist.get(ch, 0.0)
+            p_twin = dist.get(twin, floor)
+            margin = math.log(max(p_read, 1e-12) / max(p_twin, 1e-12))
+            margins[i] = min(margins.get(i, math.inf), margin)
+    return margins
 
 
 def _keep_best(fits: dict[str, Fit], candidate: Fit) -> None:

@@ -43,6 +43,12 @@ class Reading:
     corrected: tuple[int, ...] = ()
     raw_text: str = ""
     score: float = 0.0  # the format fit's score: ranks readings of one frame
+    # Places where another format of the region reads a look-alike and the glyph did
+    # not settle which (``lpr.regions.MIN_GLYPH_MARGIN``): their confidence is capped.
+    held: tuple[int, ...] = ()
+    # The glyph's smallest margin at a place where the formats disagree (infinite
+    # where none does): what ``lpr.calibrate`` weighs against the reads that were wrong.
+    margin: float = float("inf")
 
     def actionable(self, threshold: float) -> bool:
         return self.format_name is not None and self.confidence >= threshold

@@ -133,7 +133,12 @@ def _vote_position(group: list[Reading], pos: int) -> tuple[str, float]:
     # Characters no read proposed share the rest of the alphabet.
     rest = max(0, ALPHABET_SIZE - len(seen)) * math.exp(sum(against) - top)
     best = max(mass, key=lambda ch: mass[ch])
-    return best, mass[best] / (sum(mass.values()) + rest)
+    posterior = mass[best] / (sum(mass.values()) + rest)
+    if all(pos in r.held for r in group):
+        # Every frame read the same glyph that the formats could not place (O or 0
+        # where two formats disagree): frames that agree on it add no evidence.
+        posterior = min(posterior, max(r.char_conf[pos] for r in group))
+    return best, posterior
 
 
 @dataclass

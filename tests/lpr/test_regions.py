@@ -7,7 +7,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lpr.errors import UnknownRegionError
-from lpr.regions import CLASSES, LOOK_ALIKES, expand, fit, fit_text, get_region, normalise
+from lpr.regions import (
+    CLASSES,
+    HELD_CONFIDENCE,
+    LOOK_ALIKES,
+    MIN_GLYPH_MARGIN,
+    expand,
+    fit,
+    fit_text,
+    get_region,
+    glyph_margins,
+    normalise,
+    twins,
+)
 
 
 def test_expand_repeats_classes() -> None:
@@ -130,3 +142,54 @@ def test_fit_never_invents_length_or_characters(text: str) -> None:
         assert len(fitted.text) in (len(text), len(text) - 1)
         assert all(0.0 <= c <= 1.0 for c in fitted.char_conf)
         assert len(fitted.corrected) <= 2
+
+
+def _scores(text: str, place: int, dist: dict[str, float]) -> list[dict[str, float]]:
+    """Recogniser-like scores: sure of every character but ``place``, which gets ``dist``."""
+    return [dist if i == place else {c: 0.999, "#": 1e-6} for i, c in enumerate(text)]
+
+
+def test_a_look_alike_where_two_formats_disagree_is_held_unless_the_glyph_decides() -> None:
+    br = get_region("br")
+    # "0" at the fifth place: the old format reads PFP9095, Mercosur PFP9O95. The
+    # recogniser sure of "0" at 5,000 to 1 (a plain O so read has been seen) is
+    # not enough to act on...
+    unsure = fit(_scores("PFP9095", 4, {"0": 0.9998, "O": 0.0002}), br)
+    assert unsure is not None
+    assert unsure.text == "PFP9095"
+    assert unsure.held == (4,)
+    assert unsure.margin < MIN_GLYPH_MARGIN
+    assert min(unsure.char_conf) <= HELD_CONFIDENCE
+    # ...a decisive glyph is.
+    sure = fit(_scores("PFP9095", 4, {"0": 0.99999, "O": 1e-7}), br)
+    assert sure is not None
+    assert sure.held == ()
+    assert sure.margin >= MIN_GLYPH_MARGIN
+    assert min(sure.char_conf) > 0.99
+
+
+def test_places_where_the_formats_agree_are_never_held() -> None:
+    # The first three places are letters in both Brazilian formats, the last two
+    # digits: an unsure O there is the format's to settle, not the glyph's.
+    fitted = fit(_scores("OBC1234", 0, {"O": 0.9, "0": 0.1}), get_region("br"))
+    assert fitted is not None
+    assert fitted.held == ()
+    margins = glyph_margins(
+        _scores("ABC1234", 6, {"4": 0.6, "A": 0.4}), "ABC1234", get_region("br")
+    )
+    assert 6 not in margins
+    assert set(margins) == {4}  # "1" at the fifth place: Mercosur would read "I"
+
+
+def test_a_format_that_allows_both_does_not_disagree() -> None:
+    # Chinese serials take a letter or a digit at their third place: 8 and B there
+    # are the recogniser's call, as they were before, and nothing is held.
+    fitted = fit(_scores("京A8B123", 2, {"8": 0.97, "B": 0.03}), get_region("cn"))
+    assert fitted is not None
+    assert fitted.held == ()
+
+
+def test_every_look_alike_pair_is_weighed_both_ways() -> None:
+    assert twins("0") == {"O", "Q", "D", "U"}
+    assert twins("O") == {"0"}
+    assert twins("K") == set()

@@ -134,3 +134,24 @@ def test_a_vote_that_fits_no_format_is_not_trusted() -> None:
     vote = combine(mixed, get_region("br"))
     assert vote.format_name is None
     assert vote.confidence == 0.0
+
+
+def test_frames_agreeing_on_a_held_place_do_not_make_it_actionable() -> None:
+    # Each frame read "0" where the old Brazilian format reads 0 and Mercosur O,
+    # and the glyph never settled it: the frames share that glyph, so agreeing on
+    # it is no evidence.
+    held = Reading(
+        "PFP9095", BOX, (0.99, 0.99, 0.99, 0.99, 0.5, 0.99, 0.99), 0.5, "Brazil ABC1234", held=(4,)
+    )
+    vote = combine([held] * 6)
+    assert vote.text == "PFP9095"
+    assert vote.char_conf[4] <= 0.5
+    assert vote.confidence < 0.9
+    voter = PlateVoter()
+    decisions = [d for t in range(6) for d in voter.update([held], t * 0.2)]
+    decisions += voter.flush(10.0)
+    assert len(decisions) == 1
+    assert not decisions[0].actionable
+    # Unheld reads at the same confidence do add up.
+    plain = Reading("PFP9095", BOX, held.char_conf, 0.5, "Brazil ABC1234")
+    assert combine([plain] * 6).char_conf[4] > 0.9
