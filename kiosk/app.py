@@ -21,6 +21,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from kivy.app import App
@@ -40,8 +41,17 @@ from kivy.uix.widget import Widget
 
 from domain.money import Money
 from kiosk.controller import KioskController
+from kiosk.devices import DeviceHealth
 from kiosk.i18n import LANGUAGE_NAMES, tr
-from kiosk.view import MESSAGES, TOP_UP_WALLETS, BillView, KioskView, WalletState, WalletView
+from kiosk.view import (
+    MESSAGES,
+    TOP_UP_WALLETS,
+    BillView,
+    DeviceCheckView,
+    KioskView,
+    WalletState,
+    WalletView,
+)
 from kiosk.view import Screen as ScreenName
 
 log = logging.getLogger(__name__)
@@ -114,6 +124,31 @@ class Text(Label):  # type: ignore[misc]
 
     def _wrap(self, _: Any, size: Any) -> None:
         self.text_size = (max(1.0, size[0] - PAD), None)
+
+
+class Bar(Widget):  # type: ignore[misc]
+    """One day's bar of a usage chart, yellow on navy: ``fraction`` of its width, or of
+    its height when ``vertical`` (standing on its box's floor)."""
+
+    def __init__(self, fraction: float, vertical: bool = False, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.fraction = max(0.0, min(1.0, fraction))
+        self.vertical = vertical
+        with self.canvas:
+            Color(*YELLOW)
+            self._rect = Rectangle()
+        self.bind(pos=self._draw, size=self._draw)
+
+    def _draw(self, *_: Any) -> None:
+        least = mm(1) if self.fraction else 0  # a day with some spend is never drawn as nothing
+        if self.vertical:
+            width = self.width * 0.6
+            self._rect.pos = (self.x + (self.width - width) / 2, self.y)
+            self._rect.size = (width, max(self.height * self.fraction, least))
+        else:
+            height = self.height * 0.6
+            self._rect.pos = (self.x, self.y + (self.height - height) / 2)
+            self._rect.size = (max(self.width * self.fraction, least), height)
 
 
 class Touch(Button):  # type: ignore[misc]
@@ -204,6 +239,14 @@ class KioskScreen(Screen):  # type: ignore[misc]
     def grid(self, **kw: Any) -> GridLayout:
         layout: GridLayout = self._reuse(GridLayout, (), kw)
         return layout
+
+    def bar(self, fraction: float, *, vertical: bool = False, **kw: Any) -> Bar:
+        widget: Bar = self._reuse(Bar, (round(fraction, 3), vertical), kw)
+        return widget
+
+    def day(self, iso: str) -> str:
+        """A local day as the language writes it short: "20 Nov", "11月20日"."""
+        return date.fromisoformat(iso).strftime(self.t("%-d %b"))
 
     def t(self, text: str, **fields: str) -> str:
         return tr(self.app.language, text, **fields)
@@ -303,13 +346,33 @@ class OverviewScreen(KioskScreen):
                       height=TOUCH * 1.3)
             )  # fmt: skip
             return
-        rows = self.grid(cols=4, spacing=PAD, size_hint_y=len(view.wallets) or 1)
+        if view.usage_wallet:  # the chosen wallet's week takes the wallets' place
+            self._usage(view, view.usage_wallet)
+            return
+        # Landscape has a column for each wallet's last top-up; portrait puts it under
+        # the balance, where its taller rows have room.
+        wide = not self.portrait
+        rows = self.grid(cols=5 if wide else 4, spacing=PAD, size_hint_y=len(view.wallets) or 1)
         for wallet in view.wallets:
             rows.add_widget(
-                self.caption(self.t(WALLET_NAMES[wallet.purpose]), size=26, halign="left")
+                self.button(
+                    self.t(WALLET_NAMES[wallet.purpose]),
+                    self.submit("show_usage", wallet=wallet.purpose),
+                    name=f"usage:{wallet.purpose}",
+                    primary=False,
+                    size=24,
+                    size_hint_x=0.9,
+                )
             )
             amount = "—" if wallet.balance is None else money(view, wallet.balance)
-            rows.add_widget(self.caption(amount, size=26, halign="right"))
+            last = self._last_top_up(view, wallet)
+            if wide:
+                rows.add_widget(self.caption(amount, size=26, halign="right", size_hint_x=0.8))
+            else:
+                cell = self.box(orientation="vertical")
+                cell.add_widget(self.caption(amount, size=26, halign="right"))
+                cell.add_widget(self.caption(last, size=18, colour=PALE, halign="right"))
+                rows.add_widget(cell)
             if wallet.pending:  # credited here, not yet on the server: says more than the state
                 state = self.t("+{amount} pending", amount=money(view, wallet.pending))
                 rows.add_widget(self.caption(state, size=22, colour=YELLOW))
@@ -320,6 +383,8 @@ class OverviewScreen(KioskScreen):
                     self.caption(f"{state}\n{detail}" if detail else state,
                               size=22 if detail else 24, colour=STATE_COLOURS[wallet.state])
                 )  # fmt: skip
+            if wide:
+                rows.add_widget(self.caption(last, size=20, colour=PALE))
             if wallet.purpose in TOP_UP_WALLETS:
                 rows.add_widget(
                     self.button(
@@ -327,10 +392,13 @@ class OverviewScreen(KioskScreen):
                         self.submit("choose_wallet", wallet=wallet.purpose),
                         name=f"top_up:{wallet.purpose}",
                         size=24,
+                        size_hint_x=0.7 if wide else 0.8,
                     )
                 )
             else:
-                rows.add_widget(Widget(size_hint_min=(TOUCH, TOUCH)))
+                rows.add_widget(
+                    Widget(size_hint_min=(TOUCH, TOUCH), size_hint_x=0.7 if wide else 0.8)
+                )
         self.body.add_widget(rows)
         self._bills(view)
         if view.last_top_up and not view.bills:  # the bills take its room
@@ -352,6 +420,83 @@ class OverviewScreen(KioskScreen):
             self.button(self.t("Done"), self.submit("go_idle"), name="done", size_hint_y=None,
                   height=TOUCH * 1.3)
         )  # fmt: skip
+
+    def _last_top_up(self, view: KioskView, wallet: WalletView) -> str:
+        """A wallet's last top-up by any channel, as the server's ledger has it."""
+        if not wallet.last_top_up_on:
+            return self.t("No top-up yet") if wallet.balance is not None else ""
+        when = self.t("Last top-up {date}", date=self.day(wallet.last_top_up_on))
+        return f"{when}\n{money(view, wallet.last_top_up_amount)}"
+
+    def _usage(self, view: KioskView, purpose: str) -> None:
+        """The chosen wallet's spend on each of the last seven local days, as bars."""
+        wallet = next((w for w in view.wallets if w.purpose == purpose), None)
+        name = self.t(WALLET_NAMES.get(purpose, purpose))
+        self.body.add_widget(
+            self.caption(self.t("{wallet}: the last 7 days", wallet=name), size=32, bold=True,
+                         size_hint_y=None, height=sp(32) * 1.7)
+        )  # fmt: skip
+        days = wallet.spend_by_day if wallet is not None else ()
+        if wallet is not None:
+            summary = "—" if wallet.balance is None else money(view, wallet.balance)
+            summary = self.t("Balance {amount}", amount=summary)
+            if wallet.last_top_up_on:
+                summary += "   " + self.t(
+                    "Last top-up {date}: {amount}",
+                    date=self.day(wallet.last_top_up_on),
+                    amount=money(view, wallet.last_top_up_amount),
+                )
+            lines = 2.8 if self.portrait else 1.8  # portrait may wrap it onto two lines
+            self.body.add_widget(
+                self.caption(summary, size=24, colour=PALE, size_hint_y=None,
+                             height=sp(24) * lines)
+            )  # fmt: skip
+        if days:
+            self.body.add_widget(self._chart(view, days))
+            total = sum(amount for _, amount in days)
+            self.body.add_widget(
+                self.caption(self.t("Spent in 7 days: {amount}", amount=money(view, total)),
+                             size=28, bold=True, size_hint_y=None, height=sp(28) * 1.8)
+            )  # fmt: skip
+        else:
+            self.body.add_widget(
+                self.caption(self.t("Recent usage cannot be shown now."), size=28, colour=PALE)
+            )
+        row = self.box(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row.add_widget(self.button(self.t("Back"), self.submit("back"), name="back", primary=False))
+        if purpose in TOP_UP_WALLETS:
+            row.add_widget(
+                self.button(self.t("Top up"), self.submit("choose_wallet", wallet=purpose),
+                            name=f"top_up:{purpose}")
+            )  # fmt: skip
+        row.add_widget(self.button(self.t("Done"), self.submit("go_idle"), name="done"))
+        self.body.add_widget(row)
+
+    def _chart(self, view: KioskView, days: tuple[tuple[str, int], ...]) -> Widget:
+        """Landscape: a column per day, its amount above and its day below. Portrait: a
+        row per day (its height has room for seven rows of large type)."""
+        peak = max(amount for _, amount in days) or 1
+        labels = [self.t("Today") if n == len(days) - 1 else self.day(d) for n, (d, _) in
+                  enumerate(days)]  # fmt: skip
+        if not self.portrait:
+            chart = self.grid(rows=1, spacing=PAD, size_hint_y=len(days) / 2)
+            for label, (_, amount) in zip(labels, days, strict=True):
+                column = self.box(orientation="vertical", spacing=PAD / 2)
+                column.add_widget(self.caption(money(view, amount), size=20, size_hint_y=None,
+                                               height=sp(20) * 1.6))  # fmt: skip
+                column.add_widget(self.bar(amount / peak, vertical=True))
+                column.add_widget(self.caption(label, size=24, size_hint_y=None,
+                                               height=sp(24) * 1.6))  # fmt: skip
+                chart.add_widget(column)
+            return chart
+        chart = self.grid(cols=3, spacing=PAD, size_hint_y=len(days))
+        for label, (_, amount) in zip(labels, days, strict=True):
+            chart.add_widget(self.caption(label, size=26, halign="left", size_hint_x=0.7))
+            chart.add_widget(self.bar(amount / peak, size_hint_x=2))
+            chart.add_widget(
+                self.caption(money(view, amount), size=26, halign="right", size_hint_x=0.9)
+            )
+        return chart
 
     def _wallet_detail(self, wallet: WalletView) -> str:
         """Metering's word on a utility wallet, under its state: a restore first, then days."""
@@ -563,34 +708,69 @@ class OutOfServiceScreen(KioskScreen):
 
 class TechnicianScreen(KioskScreen):
     def build(self, view: KioskView) -> None:
+        title = self.t("Technician")
+        if view.technician_card:
+            title += "   " + self.t("Staff card {card}", card=str(view.technician_card))
         self.body.add_widget(
-            self.caption(
-                self.t("Technician"), size=44, bold=True, size_hint_y=None, height=sp(44) * 1.7
-            )
+            self.caption(title, size=40, bold=True, size_hint_y=None, height=sp(40) * 1.7)
         )
+        checks = {c.name: c for c in view.doctor}
         grid = self.grid(cols=2, spacing=PAD, size_hint_y=len(view.devices) or 1)
         for device in view.devices:
             grid.add_widget(
-                self.caption(self.t(DEVICE_NAMES.get(device.name, device.name)), size=24)
+                self.caption(
+                    self.t(DEVICE_NAMES.get(device.name, device.name)), size=24, size_hint_x=0.4
+                )
             )
-            state = "OK" if device.ok else ("Not fitted" if not device.fitted else "Failed")
-            detail = self.t(state) + (f"\n{device.detail}" if device.detail else "")
-            grid.add_widget(self.caption(detail, size=20, colour=WHITE if device.ok else ORANGE))
+            check = checks.get(device.name)
+            text, ok = self._state(device) if check is None else self._checked(check)
+            grid.add_widget(
+                self.caption(text, size=18 if check else 20, colour=WHITE if ok else ORANGE)
+            )
         self.body.add_widget(grid)
+        if view.message in ("doctor_done", "test_printed", "test_not_printed"):
+            self.body.add_widget(self.caption(self.message(view), size=24, colour=YELLOW,
+                                              size_hint_y=0.5))  # fmt: skip
         self.body.add_widget(
-            self.caption(self.t("Journal backlog: {count}", count=str(view.backlog)), size=26)
-        )
+            self.caption(self.t("Journal backlog: {count}", count=str(view.backlog)), size=24,
+                         size_hint_y=0.5)
+        )  # fmt: skip
         counts = ", ".join(f"{money(view, d)} × {n}" for d, n in view.cash_counts) or "—"
         self.body.add_widget(
-            self.caption(self.t("Cash taken: {counts}", counts=counts), size=22, colour=PALE)
-        )
+            self.caption(self.t("Cash taken: {counts}", counts=counts), size=22, colour=PALE,
+                         size_hint_y=0.5)
+        )  # fmt: skip
         row = self.box(spacing=PAD * 2, size_hint_y=None, height=TOUCH * 1.3)
+        row.add_widget(
+            self.button(self.t("Doctor"), self.submit("doctor"), name="doctor", primary=False)
+        )
         row.add_widget(
             self.button(self.t("Test receipt"), self.submit("test_receipt"), name="test_receipt",
                   primary=False)
         )  # fmt: skip
         row.add_widget(self.button(self.t("Exit"), self.submit("go_idle"), name="exit"))
         self.body.add_widget(row)
+
+    def _state(self, device: DeviceHealth) -> tuple[str, bool]:
+        state = "OK" if device.ok else ("Not fitted" if not device.fitted else "Failed")
+        return self.t(state) + (f"\n{device.detail}" if device.detail else ""), device.ok
+
+    def _checked(self, check: DeviceCheckView) -> tuple[str, bool]:
+        """The doctor's verdict: OK with what the driver reported, or why and what to do."""
+        if not check.fitted:
+            return self.t("Not fitted"), True
+        if check.ok:
+            text = self.t("Self-test OK")
+            details = ", ".join(f"{k} {v}" for k, v in check.details)
+            if details:
+                text += f": {details}"
+        else:
+            text = self.t("Self-test failed") + f": {check.reason}"
+            if check.advice:
+                text += "\n" + self.t("What to do: {advice}", advice=check.advice)
+        if not check.in_use:
+            text += "\n" + self.t("Not in use by the kiosk")
+        return text, check.ok and check.in_use
 
 
 SCREENS: dict[ScreenName, type[KioskScreen]] = {

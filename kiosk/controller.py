@@ -37,7 +37,7 @@ from kiosk.gateway import (
     OpenBill,
     WalletBalance,
 )
-from kiosk.journal import KioskJournal, TopUpEntry
+from kiosk.journal import KioskJournal, StaffCard, TopUpEntry
 from kiosk.payments import CallbackServer, CallbackVerifier, ProviderClient, ProviderUnavailable
 from kiosk.settings import KioskSettings
 from kiosk.tokens import QrTokenVerifier, ereceipt_token
@@ -45,6 +45,7 @@ from kiosk.view import (
     TOP_UP_WALLETS,
     WALLET_ORDER,
     BillView,
+    DeviceCheckView,
     KioskView,
     QrOrderView,
     ReceiptView,
@@ -67,10 +68,13 @@ from terminal_drivers.card_reader.estate_app import Assurance
 from terminal_drivers.coin_acceptor.device import CoinEvent, CoinEventKind
 from terminal_drivers.errors import CommunicationError, DriverError
 from terminal_drivers.receipt_printer.device import Receipt
+from terminal_drivers.self_test import SelfTestResult
 
 log = logging.getLogger(__name__)
 
 CREDENTIAL_REFRESH_S = 300.0
+# Technician mode opens from a screen nobody is using: never over a resident's session.
+TECHNICIAN_FROM = (Screen.IDLE, Screen.IDENTIFY, Screen.OUT_OF_SERVICE)
 # A note between the slot and the cash box: "finish" waits for its vend valid or return.
 NOTE_IN_FLIGHT = {
     Status.ACCEPTING,
@@ -98,6 +102,26 @@ class _Session:
     # A fee payment the server may have taken without answering: (bill, what, amount) and
     # its idempotency key, reused by the next try so that it pays once.
     fee_retry: tuple[tuple[int, str, int], str] | None = None
+
+
+GENERIC_ADVICE = "fix what the message says, then run 'prepaid provision doctor' again"
+
+
+def _verdict(reason: str, advice: str) -> tuple[str, str]:
+    """The doctor's (reason, advice) as the technician screen says them.
+
+    A driver that knows what to do says so after a colon ("the printer is out of
+    paper: load a new roll"); provisioning then gives no advice of its own, or only
+    its generic one. That tail becomes the advice, so every failure has a next step.
+    """
+    if advice and advice != GENERIC_ADVICE:
+        return reason, advice
+    cause, colon, step = reason.rpartition(": ")
+    if colon and cause and step and not step[0].isdigit():
+        return cause, step
+    return reason, (advice or GENERIC_ADVICE).replace(
+        "run 'prepaid provision doctor' again", "run the doctor again"
+    )
 
 
 def _credential(held: str) -> dict[str, str]:
@@ -315,6 +339,9 @@ class KioskController:
             last_top_up=None,
             bills=(),
             confirm_bill=None,
+            usage_wallet="",
+            technician_card=0,
+            doctor=(),
         )
         self._touch()
 
@@ -333,6 +360,9 @@ class KioskController:
             self._touch()
         elif self._view.screen == Screen.OVERVIEW and self._view.confirm_bill is not None:
             self._set(confirm_bill=None, message="")
+            self._touch()
+        elif self._view.screen == Screen.OVERVIEW and self._view.usage_wallet:
+            self._set(usage_wallet="")
             self._touch()
         else:
             self.go_idle()
@@ -353,6 +383,10 @@ class KioskController:
 
     def card_read(self, card_number: str) -> None:
         """A genuine card's number (the reader did the challenge and response)."""
+        staff = self.journal.find_staff_card(card_number)
+        if staff is not None:  # a staff card never opens a household
+            self._staff_card(staff)
+            return
         found = self.journal.find_card(card_number)
         masked = mask_card(card_number)
         if found is None or found[1] != "active":
@@ -368,9 +402,21 @@ class KioskController:
         digest = self.journal.card_hash(card_number) or ""
         self._identified(found[0], card=masked, method="card", credential=digest)
 
+    def show_usage(self, wallet: str) -> None:
+        """A wallet's name on the overview: its last week's spend and last top-up."""
+        if (
+            self._session is None
+            or self._view.screen != Screen.OVERVIEW
+            or wallet not in {w.purpose for w in self._view.wallets}
+        ):
+            return
+        self._set(usage_wallet=wallet, confirm_bill=None, message="")
+        self._touch()
+
     def choose_wallet(self, wallet: str, amount: int = 0) -> None:
         if self._session is None or wallet not in TOP_UP_WALLETS:
             return
+        self._set(usage_wallet="")
         self._set(screen=Screen.TOP_UP, selected_wallet=wallet, target=amount, inserted=0)
         # QR payment needs the provider and so the network (DESIGN.md): not offered offline.
         self._set(qr_payment=self.provider is not None and self._view.online)
@@ -526,28 +572,132 @@ class KioskController:
             self._set(online=False)  # the sync applies it later
 
     def technician(self, pin: str) -> None:
+        """The hidden gesture's PIN pad."""
+        if self._view.screen not in TECHNICIAN_FROM:
+            return  # nobody's session is cut short for the technician
         if not self.settings.technician_pin or pin != self.settings.technician_pin:
             log.warning("technician PIN refused")
             self.journal.append("technician_refused", {})
             self._say("pin_wrong")
             return
-        self.journal.append("technician_in", {})
+        self._open_technician({"method": "pin"}, card_id=0)
+
+    def _staff_card(self, card: StaffCard) -> None:
+        """A genuine staff card: an active technician's opens technician mode; a lost or
+        revoked one is refused and said so, as a resident's card is."""
+        if self._view.screen not in TECHNICIAN_FROM:
+            return
+        if not card.opens_technician_mode:
+            reason = f"card_{card.status}" if card.status in ("lost", "revoked") else "card_revoked"
+            log.warning("staff card %d refused: %s", card.card_id, reason)
+            self.journal.append(
+                "identify_refused",
+                {"method": "staff_card", "staff_card": card.card_id, "reason": reason},
+            )
+            self._set(screen=Screen.IDENTIFY)
+            self._say(reason)
+            self._touch()
+            return
+        log.info("technician mode opened by staff card %d", card.card_id)
+        self._open_technician({"method": "staff_card", "staff_card": card.card_id}, card.card_id)
+
+    def _open_technician(self, how: dict[str, Any], card_id: int) -> None:
+        # Journalled by the card's id only: the holder's name stays on the server.
+        self.journal.append("technician_in", how)
         self._set(
             screen=Screen.TECHNICIAN,
             backlog=self.journal.backlog(),
             cash_counts=tuple(sorted(self.journal.cash_by_denomination().items())),
+            technician_card=card_id,
+            doctor=(),
             message="",
+            message_args=(),
         )
         self._touch()
 
+    def doctor(self) -> None:
+        """The technician's doctor: every device's self-test, with what to do.
+
+        The kiosk's own devices are tested over the lines the kiosk already holds
+        (the driver's status query, as ``prepaid provision doctor`` runs it): a port
+        is never opened twice and a reader's card state is not disturbed. A device
+        the kiosk could not open is held by nobody, so the doctor opens its URL as
+        the provisioning doctor does. Runs outside a cash session only.
+        """
+        if self._view.screen != Screen.TECHNICIAN or self._view.cash_active:
+            log.warning("doctor refused outside technician mode (screen %s)", self._view.screen)
+            return
+        self._check_devices()  # the kiosk's own verdict first: a device back is used again
+        checks = tuple(self._doctor_check(name) for name in (BILL, COIN, PRINTER, CARD))
+        fitted = [c for c in checks if c.fitted]
+        ok = sum(c.ok for c in fitted)
+        self.journal.append(
+            "doctor", {c.name: ("ok" if c.ok else c.reason or "failed") for c in fitted}
+        )
+        self._set(doctor=checks, backlog=self.journal.backlog())
+        self._say("doctor_done", ok=str(ok), count=str(len(fitted)))
+        self._touch()
+
+    def _doctor_check(self, name: str) -> DeviceCheckView:
+        from provisioning.doctor import advice_for, check_device
+
+        url = {
+            BILL: self.settings.bill_acceptor_url,
+            COIN: self.settings.coin_acceptor_url,
+            PRINTER: self.settings.printer_url,
+            CARD: self.settings.card_reader_url,
+        }[name]
+        device: Any = {
+            BILL: self.devices.bill,
+            COIN: self.devices.coin,
+            PRINTER: self.devices.printer,
+            CARD: self.devices.card,
+        }[name]
+        health = self.devices.health[name]
+        if device is None and not url:
+            return DeviceCheckView(name, False, False, name, "", "", in_use=False)
+        if device is None:
+            found = check_device(name, url)
+            reason, advice = _verdict(found.reason, found.advice) if not found.ok else ("", "")
+            return DeviceCheckView(
+                name, True, found.ok, found.device, reason, advice,
+                tuple(sorted(found.details.items())), in_use=False,
+            )  # fmt: skip
+        url = url or str(getattr(device, "url", ""))
+        try:
+            result: SelfTestResult = device.self_test()
+        except (DriverError, CommunicationError, OSError) as err:
+            result = SelfTestResult(name, url, False, str(err))
+        reason, advice = (
+            ("", "") if result.ok else _verdict(result.reason, advice_for(result.reason, url))
+        )
+        return DeviceCheckView(
+            name, True, result.ok, result.device, reason, advice,
+            tuple(sorted((k, str(v)) for k, v in result.details.items())), in_use=health.ok,
+        )  # fmt: skip
+
     def test_receipt(self) -> None:
-        if self.devices.printer is None:
+        """A receipt that names this kiosk, the time, each device's state and the backlog."""
+        if self.devices.printer is None or self._view.screen != Screen.TECHNICIAN:
             return
         reference = f"{self.settings.terminal_id}-TEST"
+        lines = [
+            "Test receipt",
+            self._local_time(),
+            f"Terminal {self.settings.terminal_id}",
+            *(
+                f"{h.name:<14} {'OK' if h.ok else 'not fitted' if not h.fitted else 'FAILED'}"
+                for h in self.devices.health.values()
+            ),
+            f"Backlog  {self.journal.backlog()}",
+        ]
         result = self.devices.printer.print_receipt(
-            Receipt(reference, self.settings.estate_name, ["Test receipt", self._local_time()])
+            Receipt(reference, self.settings.estate_name, lines)
         )
         self.devices.mark(PRINTER, result.printed, result.reason)
+        self.journal.append("test_receipt", {"printed": result.printed, "problem": result.problem})
+        self._set(backlog=self.journal.backlog())
+        self._say("test_printed" if result.printed else "test_not_printed")
         self._touch()
 
     # -- identification ---------------------------------------------------------------
@@ -781,6 +931,9 @@ class KioskController:
                     days_left=w.days_left,
                     supply=w.supply or "",
                     restore_pending=w.restore_pending,
+                    spend_by_day=w.spend_by_day,
+                    last_top_up_on=w.last_top_up.at[:10] if w.last_top_up else "",
+                    last_top_up_amount=w.last_top_up.amount if w.last_top_up else 0,
                 )
             )
         return tuple(views)

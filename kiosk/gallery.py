@@ -12,6 +12,7 @@ from kiosk.devices import DeviceHealth
 from kiosk.gateway import CentralUnavailable
 from kiosk.view import (
     BillView,
+    DeviceCheckView,
     KioskView,
     QrOrderView,
     ReceiptView,
@@ -27,15 +28,26 @@ BASE = KioskView(
     preset_amounts=(5000, 10000, 20000, 50000),
     limit=200_000,
 )
+# The last seven local days' spend (minor units), oldest first, ending on the gallery's today.
+WEEK = ("2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24",
+        "2026-11-25")  # fmt: skip
+ELECTRICITY_WEEK = tuple(zip(WEEK, (1320, 1185, 1610, 2240, 2075, 980, 415), strict=True))
+WATER_WEEK = tuple(zip(WEEK, (310, 290, 0, 455, 330, 305, 120), strict=True))
+GAS_WEEK = tuple(zip(WEEK, (520, 610, 480, 700, 655, 590, 210), strict=True))
 WALLETS = (
-    WalletView("electricity", 23450, 25450, WalletState.OK),
-    WalletView("water", 2210, 4210, WalletState.LOW),
-    WalletView("gas", -850, 1150, WalletState.EMERGENCY),
+    WalletView("electricity", 23450, 25450, WalletState.OK, spend_by_day=ELECTRICITY_WEEK,
+               last_top_up_on="2026-11-20", last_top_up_amount=10000),
+    WalletView("water", 2210, 4210, WalletState.LOW, spend_by_day=WATER_WEEK,
+               last_top_up_on="2026-10-02", last_top_up_amount=5000),
+    WalletView("gas", -850, 1150, WalletState.EMERGENCY, spend_by_day=GAS_WEEK,
+               last_top_up_on="2026-09-14", last_top_up_amount=20000),
     WalletView("parking", 0, 0, WalletState.EMPTY),
-    WalletView("property_fee", 120000, 120000, WalletState.OK),
+    WalletView("property_fee", 120000, 120000, WalletState.OK,
+               last_top_up_on="2026-07-01", last_top_up_amount=120000),
     WalletView("maintenance_fund", 356000, 356000, WalletState.OK),
-    WalletView("services", 5000, 5000, WalletState.OK, pending=2000),
-)
+    WalletView("services", 5000, 5000, WalletState.OK, pending=2000,
+               last_top_up_on="2026-11-24", last_top_up_amount=5000),
+)  # fmt: skip
 OVERVIEW = replace(
     BASE,
     screen=Screen.OVERVIEW,
@@ -83,6 +95,18 @@ DEVICES = (
     DeviceHealth("printer", True, False, "paper out"),
     DeviceHealth("card_reader", True, True),
 )
+# The doctor's verdicts as the technician screen shows them after the Doctor button.
+DOCTOR = (
+    DeviceCheckView("bill_acceptor", True, True, "bill acceptor (ID-003)", "", "",
+                    (("status", "IDLING"), ("version", "JCM-ID003 V1.22")), ),
+    DeviceCheckView("coin_acceptor", True, True, "coin acceptor (ccTalk)", "", "",
+                    (("manufacturer", "SIM"), ("product", "CA-1")), ),
+    DeviceCheckView("printer", True, False, "receipt printer (ESC/POS)",
+                    "the printer is out of paper", "load a new roll",
+                    (("paper_near_end", "False"),), in_use=False),
+    DeviceCheckView("card_reader", True, True, "card reader (PC/SC)", "", "",
+                    (("reader", "Virtual PCD 00 00"),)),
+)  # fmt: skip
 
 # name -> the view; each is shown in every language and orientation.
 GALLERY: dict[str, KioskView] = {
@@ -94,6 +118,8 @@ GALLERY: dict[str, KioskView] = {
     "overview-restoring": replace(
         OVERVIEW, wallets=RESTORING_WALLETS, last_top_up=("electricity", 5000)
     ),
+    "overview-usage": replace(OVERVIEW, usage_wallet="electricity"),
+    "overview-usage-offline": replace(OVERVIEW, usage_wallet="water", online=False),
     "overview-fees": replace(OVERVIEW, bills=(BILL,)),
     "overview-fee-confirm": replace(OVERVIEW, bills=(BILL,), confirm_bill=BILL),
     "overview-fee-failed": replace(
@@ -148,6 +174,17 @@ GALLERY: dict[str, KioskView] = {
         devices=DEVICES,
         backlog=3,
         cash_counts=((1000, 4), (2000, 7), (5000, 2), (10000, 5)),
+    ),
+    "technician-doctor": replace(
+        BASE,
+        screen=Screen.TECHNICIAN,
+        devices=DEVICES,
+        backlog=3,
+        cash_counts=((1000, 4), (2000, 7), (5000, 2), (10000, 5)),
+        technician_card=12,
+        doctor=DOCTOR,
+        message="doctor_done",
+        message_args=(("count", "4"), ("ok", "3")),
     ),
 }
 

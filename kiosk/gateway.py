@@ -15,7 +15,7 @@ keeps working); a refusal raises :class:`CentralRefused` with the server's code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from offline_queue.client import Answer, RequestsTransport, SignedClient
@@ -46,6 +46,15 @@ class CentralRefused(GatewayError):
 
 
 @dataclass(frozen=True)
+class LastTopUp:
+    """When money last came into a wallet, by any channel (the server's ledger)."""
+
+    at: str  # ISO local time in the estate's zone: "2026-11-20T18:02:11+08:00"
+    amount: int
+    method: str  # "cash", "qr", "staff_desk", ...
+
+
+@dataclass(frozen=True)
 class WalletBalance:
     purpose: str
     currency: str
@@ -56,6 +65,42 @@ class WalletBalance:
     days_left: int | None = None
     supply: str | None = None  # "on" | "off" | "limited"
     restore_pending: bool = False
+    # The last seven local days' spend, oldest first: (ISO day, minor units). Empty when
+    # the server does not say (an older server, or the snapshot's balances offline).
+    spend_by_day: tuple[tuple[str, int], ...] = ()
+    last_top_up: LastTopUp | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """For the kiosk's wallet cache (JSON)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> WalletBalance:
+        """From the cache or the server's answer; a field either lacks is its default,
+        one it does not know is ignored (a cache row written before the field existed)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in stored.items() if k in known}
+        for name in ("balance", "available", "floor"):
+            values[name] = int(values[name])
+        if values.get("days_left") is not None:
+            values["days_left"] = int(values["days_left"])
+        values["restore_pending"] = bool(values.get("restore_pending"))
+        values["spend_by_day"] = tuple(_day(d) for d in values.get("spend_by_day") or ())
+        top_up = values.get("last_top_up")
+        values["last_top_up"] = (
+            None
+            if not top_up
+            else LastTopUp(str(top_up["at"]), int(top_up["amount"]), str(top_up.get("method", "")))
+        )
+        return cls(**values)
+
+
+def _day(stored: Any) -> tuple[str, int]:
+    """A day's spend as the server sends it ({"day", "amount"}) or as cached ([day, amount])."""
+    if isinstance(stored, dict):
+        return str(stored["day"]), int(stored["amount"])
+    day, amount = stored
+    return str(day), int(amount)
 
 
 @dataclass(frozen=True)
@@ -149,19 +194,7 @@ class HttpCentral:
         answer = self._call(
             "POST", "/v1/kiosk/household-wallets", {"unit": unit, "credential": credential}
         )
-        return [
-            WalletBalance(
-                purpose=w["purpose"],
-                currency=w["currency"],
-                balance=int(w["balance"]),
-                available=int(w["available"]),
-                floor=int(w["floor"]),
-                days_left=None if w.get("days_left") is None else int(w["days_left"]),
-                supply=w.get("supply"),
-                restore_pending=bool(w.get("restore_pending")),
-            )
-            for w in answer["wallets"]
-        ]
+        return [WalletBalance.from_dict(w) for w in answer["wallets"]]
 
     def pull_snapshot(self, store: SnapshotStore) -> Snapshot:
         try:

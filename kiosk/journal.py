@@ -13,7 +13,8 @@ What is not a journal entry lives in small local tables of the same file: the
 kiosk's own events (refusals, receipts printed: they stay on the terminal), open
 QR orders, the balance read after each top-up, and the wallets last seen per
 unit. The card directory is the terminal snapshot (keyed hashes), stored
-encrypted beside the journal by :class:`~offline_queue.snapshot.SnapshotStore`.
+encrypted beside the journal by :class:`~offline_queue.snapshot.SnapshotStore`;
+it holds the estate's staff (technician) cards too, by id, role and status.
 """
 
 from __future__ import annotations
@@ -75,6 +76,19 @@ class CashSession:
     @property
     def total(self) -> int:
         return sum(self.stacked)
+
+
+@dataclass(frozen=True)
+class StaffCard:
+    """A staff card from the snapshot: its id (never the holder's name), role and status."""
+
+    card_id: int
+    role: str  # "technician"
+    status: str  # active | lost | revoked
+
+    @property
+    def opens_technician_mode(self) -> bool:
+        return self.role == "technician" and self.status == "active"
 
 
 @dataclass(frozen=True)
@@ -346,7 +360,7 @@ class KioskJournal:
 
     # -- what the kiosk keeps to work offline -------------------------------------
     def cache_wallets(self, unit: str, wallets: list[WalletBalance]) -> None:
-        body = json.dumps([w.__dict__ for w in wallets])
+        body = json.dumps([w.to_dict() for w in wallets])
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO kiosk_wallet_cache (unit, at, body) VALUES (?, ?, ?)",
@@ -360,7 +374,9 @@ class KioskJournal:
             ).fetchone()
         if row is None:
             return None
-        return [WalletBalance(**w) for w in json.loads(row[1])], datetime.fromisoformat(row[0])
+        # Rows cached by an older kiosk lack the newer fields: they load with the defaults.
+        wallets = [WalletBalance.from_dict(w) for w in json.loads(row[1])]
+        return wallets, datetime.fromisoformat(row[0])
 
     def snapshot(self) -> Snapshot | None:
         return self.snapshots.load()
@@ -382,6 +398,25 @@ class KioskJournal:
         unit = held.unit_of(digest)
         return None if unit is None else (unit, "active")
 
+    def find_staff_card(self, card_number: str) -> StaffCard | None:
+        """The staff card with this number, as the snapshot knows it, or None.
+
+        A number that is also a resident's card is refused whichever way it is read
+        (the server issues neither over the other; this guards a registry import)."""
+        held = self.snapshot()
+        if held is None:
+            return None
+        digest = held.credential_hash("card", card_number)
+        found = held.data.get("staff_cards", {}).get(digest)
+        if found is None:
+            return None
+        ambiguous = held.unit_of(digest) is not None
+        return StaffCard(
+            card_id=int(found["id"]),
+            role=str(found.get("role", "")),
+            status="revoked" if ambiguous else str(found.get("status", "revoked")),
+        )
+
     def credential_kind(self, card_number: str) -> str | None:
         held = self.snapshot()
         if held is None:
@@ -397,6 +432,14 @@ class KioskJournal:
                 "SELECT count(*) FROM kiosk_events WHERE kind = ?", (kind,)
             ).fetchone()
         return int(count)
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        """The bodies of the kiosk's own (unsigned) events of ``kind``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM kiosk_events WHERE kind = ? ORDER BY id", (kind,)
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
 
     def backlog(self) -> int:
         """Entries the server does not hold yet."""

@@ -73,6 +73,9 @@ MESSAGES = {
     "printer_failed": "The printer is not working. Scan this code for your e-receipt.",
     "pending": "Credited at this kiosk; the balance will update when the server is reachable.",
     "pin_wrong": "Wrong PIN.",
+    "doctor_done": "Doctor: {ok} of {count} devices OK.",
+    "test_printed": "Test receipt printed.",
+    "test_not_printed": "The test receipt was not printed.",
     "qr_pay": "Scan this code with your banking or payment app to pay.",
     "qr_cancelled": "The QR payment was cancelled. Nothing was charged.",
     "qr_unavailable": "QR payment is not available right now.",
@@ -92,6 +95,10 @@ class WalletView:
     days_left: int | None = None  # at the last week's average daily usage
     supply: str = ""  # the meter's supply as metering holds it: "", "on", "off", "limited"
     restore_pending: bool = False  # topped up above the threshold; the restore is on its way
+    # From the ledger, when the server says (online, or cached from the last time online):
+    spend_by_day: tuple[tuple[str, int], ...] = ()  # (ISO local day, spent), oldest first
+    last_top_up_on: str = ""  # ISO local day of the last top-up by any channel; "": none
+    last_top_up_amount: int = 0
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,20 @@ class QrOrderView:
 
 
 @dataclass(frozen=True)
+class DeviceCheckView:
+    """One device's doctor result on the technician screen (``provisioning.doctor``'s)."""
+
+    name: str  # bill_acceptor | coin_acceptor | printer | card_reader
+    fitted: bool
+    ok: bool
+    device: str  # what the driver calls it: "bill acceptor (ID-003)"
+    reason: str  # "" when ok
+    advice: str  # what to do; "" when ok
+    details: tuple[tuple[str, str], ...] = ()  # firmware, status, reader, ...
+    in_use: bool = True  # False: the kiosk has it marked failed and works without it
+
+
+@dataclass(frozen=True)
 class KioskView:
     screen: Screen = Screen.IDLE
     language: str = "en"
@@ -153,6 +174,7 @@ class KioskView:
     last_top_up: tuple[str, int] | None = None  # (wallet, amount) at this kiosk
     bills: tuple[BillView, ...] = ()  # the household's open fee bills, soonest due first
     confirm_bill: BillView | None = None  # a bill the resident chose to pay: confirm or go back
+    usage_wallet: str = ""  # the wallet whose last week's spend the overview shows; "": none
     selected_wallet: str = ""
     top_up_wallets: tuple[str, ...] = TOP_UP_WALLETS
     preset_amounts: tuple[int, ...] = ()
@@ -172,6 +194,8 @@ class KioskView:
     devices: tuple[DeviceHealth, ...] = ()
     backlog: int = 0
     cash_counts: tuple[tuple[int, int], ...] = ()
+    technician_card: int = 0  # the staff card's id that opened technician mode; 0: the PIN
+    doctor: tuple[DeviceCheckView, ...] = ()  # the last doctor run on the technician screen
 
 
 def mask_card(card_number: str) -> str:
