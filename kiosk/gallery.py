@@ -98,7 +98,7 @@ DEVICES = (
 # The doctor's verdicts as the technician screen shows them after the Doctor button.
 DOCTOR = (
     DeviceCheckView("bill_acceptor", True, True, "bill acceptor (ID-003)", "", "",
-                    (("status", "IDLING"), ("version", "JCM-ID003 V1.22")), ),
+                    (("status", "DISABLE"), ("version", "JCM-ID003 V1.22")), ),
     DeviceCheckView("coin_acceptor", True, True, "coin acceptor (ccTalk)", "", "",
                     (("manufacturer", "SIM"), ("product", "CA-1")), ),
     DeviceCheckView("printer", True, False, "receipt printer (ESC/POS)",
