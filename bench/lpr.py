@@ -33,14 +33,7 @@ from lpr import evaluate, render  # noqa: E402
 from lpr.reader import ACT_THRESHOLD, PlateReader, ReaderSettings  # noqa: E402
 from lpr.voting import PlateVoter  # noqa: E402
 
-FAULT_MIX = (
-    render.Faults(),
-    render.Faults(skew=0.7),
-    render.Faults(blur=0.6),
-    render.Faults(glare=0.6),
-    render.Faults(night=0.7),
-    render.Faults(occlusion=0.08),
-)
+FAULT_MIX = render.FAULT_MIX
 
 
 def default_dev() -> Path:
@@ -55,7 +48,7 @@ def load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
-RENDER_REGIONS = ("eu", "us", "br", "cn")
+RENDER_REGIONS = render.MIXED_REGIONS
 
 
 def read_folder(folder: Path, region: str) -> list[evaluate.Outcome]:
@@ -82,17 +75,14 @@ def report(label: str, outcomes: list[evaluate.Outcome]) -> None:
 
 def rendered_set(folder: Path, per_region: int) -> None:
     """``per_region`` frames of each region in ``folder/<region>``, cycling the faults."""
-    rng = random.Random(2024)
     for region in RENDER_REGIONS:
         (folder / region).mkdir(parents=True, exist_ok=True)
-        for i in range(per_region):
-            faults = FAULT_MIX[i % len(FAULT_MIX)]
-            s = render.sample(region, rng, faults=faults, two_line=i % 5 == 4)
-            name = f"r{i:04d}.jpg"
-            cv2.imwrite(str(folder / region / name), s.frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
-            b = s.box
-            label = f"{name}\t{b.x}\t{b.y}\t{b.w}\t{b.h}\t{s.text}\n"
-            (folder / region / f"r{i:04d}.txt").write_text(label, encoding="utf-8")
+    for region, i, s in render.mixed_set(2024, per_region):
+        name = f"r{i:04d}.jpg"
+        cv2.imwrite(str(folder / region / name), s.frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        b = s.box
+        label = f"{name}\t{b.x}\t{b.y}\t{b.w}\t{b.h}\t{s.text}\n"
+        (folder / region / f"r{i:04d}.txt").write_text(label, encoding="utf-8")
 
 
 def time_frames(size: tuple[int, int], frames: int) -> None:

@@ -48,9 +48,10 @@ MIN_TEXT_HEIGHT = 8.0
 # when the two do not read as one two-line plate.
 HALF_ROW_FACTOR = 0.5
 # A line box at most this many heights wide per character read is taller than one
-# row of the characters it holds: two rows detected as one, read as one row. Plate
-# glyphs stand about 0.5 to 0.7 of their height wide; calibrated on rendered plates.
-MIN_ROW_ASPECT = 0.3
+# row of the characters it holds: two rows detected as one, read as one row (about
+# 0.15 to 0.24 per character). On rendered plates no single row read right came
+# below 0.34 (a narrow font, skewed); the margin leaves room for narrower fonts.
+MIN_ROW_ASPECT = 0.25
 # A read this many characters (or more) shorter than the region's longest format
 # may be one row of a two-line plate, or a line whose box clipped characters; it
 # is looked at again in a close crop before it is acted on.

@@ -93,9 +93,10 @@ MAX_SWAPS = 2
 # (O and 0 in the fifth place of a Brazilian plate), only the glyph can tell which
 # plate it is. Its evidence is the log ratio of the recogniser's scores for the two
 # characters; below this margin the place is held (see ``HELD_CONFIDENCE``). The
-# value is calibrated on rendered plates (``python -m lpr.calibrate``), where the
-# recogniser has read a plain O as 0 at a ratio of 5,800 to 1 (8.66).
-MIN_GLYPH_MARGIN = 9.0
+# value is calibrated on rendered plates (``python -m lpr.calibrate``): the next
+# whole unit above the largest margin of a wrong read there, a plain O read as 0
+# at about 11,000 to 1 (9.29).
+MIN_GLYPH_MARGIN = 10.0
 # The confidence a held place keeps: a coin toss between two plates, never enough
 # to act on however many frames agree (they share the same glyph).
 HELD_CONFIDENCE = 0.5

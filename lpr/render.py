@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -253,6 +253,28 @@ def sample(
     return compose(
         render_plate(text, style), text, rng=rng, size=size, plate_width=width, faults=faults
     )
+
+
+# The faults the benchmark and the calibration cycle through, one frame each.
+FAULT_MIX = (
+    Faults(),
+    Faults(skew=0.7),
+    Faults(blur=0.6),
+    Faults(glare=0.6),
+    Faults(night=0.7),
+    Faults(occlusion=0.08),
+)
+MIXED_REGIONS = ("eu", "us", "br", "cn")
+
+
+def mixed_set(seed: int, per_region: int) -> Iterator[tuple[str, int, Sample]]:
+    """``per_region`` frames of each region (region, index, sample): the faults cycled,
+    one in five two-line. ``bench/lpr.py``'s rendered set is seed 2024, 20 each."""
+    rng = random.Random(seed)
+    for region in MIXED_REGIONS:
+        for i in range(per_region):
+            faults = FAULT_MIX[i % len(FAULT_MIX)]
+            yield region, i, sample(region, rng, faults=faults, two_line=i % 5 == 4)
 
 
 def write_set(

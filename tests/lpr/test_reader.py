@@ -103,15 +103,28 @@ def test_reads_with_networking_unavailable(monkeypatch: pytest.MonkeyPatch) -> N
     assert attempts == []
 
 
-def test_rendered_vehicle_is_decided_once(reader: PlateReader) -> None:
+@pytest.fixture(scope="module")
+def br_reader() -> PlateReader:
+    return PlateReader(ReaderSettings(region="br"))
+
+
+@pytest.mark.parametrize("region", ["br", "any"])
+def test_rendered_vehicle_is_decided_once(
+    reader: PlateReader, br_reader: PlateReader, region: str
+) -> None:
+    plate_reader = br_reader if region == "br" else reader
     rng = random.Random(8)
     frames = render.vehicle_frames("ABC1234", "br", rng, frames=5)
     voter = PlateVoter()
     decisions = []
     for i, s in enumerate(frames):
-        decisions += voter.update(reader.read(s.frame), i * 0.2)
+        decisions += voter.update(plate_reader.read(s.frame), i * 0.2)
     decisions += voter.flush(2.0)
-    assert [(d.text, d.actionable) for d in decisions] == [("ABC1234", True)]
+    # With Brazil's formats the glyphs settle the places where the two formats
+    # disagree. With every region's, the "1" could as well be the "I" of a German
+    # ABCI234, which the glyph does not settle: agreeing frames share that glyph,
+    # so the vehicle is decided once, and not acted on.
+    assert [(d.text, d.actionable) for d in decisions] == [("ABC1234", region == "br")]
 
 
 def test_cli_eval_prints_the_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
