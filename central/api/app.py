@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from central.api import (
     errors,
     routes_auth,
+    routes_cash,
     routes_estate,
     routes_facilities,
     routes_fees,
@@ -72,6 +73,7 @@ def create_app(
         routes_parking.router,
         routes_kiosk.router,
         routes_payments.router,
+        routes_cash.router,
     ):
         # Every route documents the error answers any route can give.
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -13,7 +13,9 @@ The flow of one upload (``POST /v1/terminals/{id}/journal``, one transaction):
    land up to its last one (``central.terminals.lifecycle``);
 4. the accepted entries that move money go to ``central.ledger.batch.apply_batch``
    under the idempotency key ``journal:<terminal>:<seq>``: exactly once falls
-   out of the ledger's idempotency, in the same transaction as the head;
+   out of the ledger's idempotency, in the same transaction as the head; a
+   ``pass_use`` counts a visit down, a ``cash_collected`` records a pulled cash
+   box for the back office to count (``central.cash``), each in its savepoint;
 5. every entry gets a verdict; gaps, broken chains and bad signatures are kept
    as incidents (``tables.journal_incidents``) and logged as tampering.
 

@@ -11,12 +11,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from central.cash.service import record_collection
 from central.db.types import utcnow
 from central.errors import CentralError
 from central.estate.settings import Estate
@@ -280,6 +281,8 @@ def _apply(
             money.append(LedgerEntry(key, e.kind, dj.ledger_body(e.body)))
         elif e.kind == "pass_use":
             out[e.seq] = _pass_use(conn, terminal_id, e, ledger)
+        elif e.kind == "cash_collected":
+            out[e.seq] = _cash_collected(conn, terminal_id, e, ledger)
         elif e.kind in dj.EVENT_KINDS:
             out[e.seq] = EntryVerdict(e.seq, "applied")
         else:
@@ -338,6 +341,29 @@ def _pass_use(conn: Connection, terminal_id: str, entry: dj.Entry, ledger: Ledge
                 operation="pass_use",
                 request={"facility": facility, "unit": unit},
                 apply=lambda: record_pass_use(conn, ctx, facility=facility, unit=unit),
+            )
+    except CentralError as err:
+        return EntryVerdict(entry.seq, "rejected", err.code, err.message)
+    return EntryVerdict(entry.seq, "applied")
+
+
+def _cash_collected(
+    conn: Connection, terminal_id: str, entry: dj.Entry, ledger: Ledger
+) -> EntryVerdict:
+    """A kiosk's cash box pulled: recorded once as a collection the office will count."""
+    try:
+        collected_at = datetime.fromtimestamp(entry.server_ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        collected_at = utcnow()  # a clock beyond any date: the day it arrived will do
+    try:
+        with conn.begin_nested():
+            record_collection(
+                conn,
+                terminal_id=terminal_id,
+                seq=entry.seq,
+                body=entry.body,
+                collected_at=collected_at,
+                currency=ledger.estate.currency,
             )
     except CentralError as err:
         return EntryVerdict(entry.seq, "rejected", err.code, err.message)

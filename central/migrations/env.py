@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from central.cash import tables as _cash_tables  # noqa: F401  (registers its tables)
 from central.db.schema import metadata
 from central.facilities import tables as _facility_tables  # noqa: F401  (registers its tables)
 from central.fees import tables as _fee_tables  # noqa: F401  (registers its tables)

@@ -1,0 +1,107 @@
+"""Kiosk cash boxes: the collections the kiosks journalled, and the back office's count."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sqlalchemy import Connection
+
+from central.api import models as m
+from central.api.deps import Db, EstateDep, IdempotencyKey, context, require, write
+from central.auth.principal import Principal, Role
+from central.cash import service
+from central.ledger.idempotency import check_key
+
+router = APIRouter(prefix="/v1/cash", tags=["cash"])
+
+Managers = require(Role.MANAGER)
+Readers = require(Role.MANAGER, Role.AUDITOR)
+
+Responses: dict[int | str, dict[str, Any]] = {
+    code: {"model": m.ErrorOut} for code in (401, 403, 404, 409, 422)
+}
+CollectionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class CountIn(BaseModel):
+    """The office's count: per denomination (minor units -> pieces) or only a total."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    counts: Annotated[dict[str, StrictInt] | None, Field(max_length=64)] = None
+    total: StrictInt | None = None
+
+
+class AlreadyCountedOut(BaseModel):
+    error: m.ErrorDetail
+    collection: dict[str, Any]
+
+
+@router.get("/collections", responses=Responses)
+def list_collections(
+    db: Db,
+    _: Annotated[Principal, Depends(Readers)],
+    terminal: Annotated[str | None, Query(max_length=64)] = None,
+    status: Literal["open", "counted"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Cash boxes the kiosks had pulled, newest first: the kiosk's count per denomination
+    (`expected`), the office's (`counted`), `variance` (counted - expected: negative is
+    short), the status (`open` until counted) and the count's transaction."""
+    with db.read() as conn:
+        return service.list_collections(conn, terminal=terminal, status=status, limit=limit)
+
+
+@router.get("/collections/{collection_id}", responses=Responses)
+def get_collection(
+    collection_id: CollectionId, db: Db, _: Annotated[Principal, Depends(Readers)]
+) -> dict[str, Any]:
+    """One collection: expected per denomination, counted, variance, status, transaction."""
+    with db.read() as conn:
+        return service.get_collection(conn, collection_id)
+
+
+@router.post(
+    "/collections/{collection_id}/count",
+    status_code=201,
+    responses={**Responses, 409: {"model": AlreadyCountedOut}},
+)
+def count_collection(
+    collection_id: CollectionId,
+    body: CountIn,
+    db: Db,
+    estate: EstateDep,
+    principal: Annotated[Principal, Depends(Managers)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Enter the office's count of a pulled cash box, per denomination
+    (`{"counts": {"10000": 3}}`) or as a total in minor units (`{"total": 30000}`).
+
+    Posts one transaction, once per collection: `cash_box:<kiosk>` relieved of the
+    kiosk's count, `clearing:bank` the counted amount, `variance:cash` the difference
+    (short: debited, over: credited). A second count is `409 already_counted` with
+    the first one; the same Idempotency-Key again answers the first answer."""
+    key = check_key(key)
+    count = service.parse_count(counts=body.counts, total=body.total)
+
+    def apply(conn: Connection) -> dict[str, Any]:
+        return service.count_collection(conn, context(estate, principal, key), collection_id, count)
+
+    try:
+        return write(
+            db,
+            principal=principal,
+            key=key,
+            operation="cash_count",
+            request={"id": collection_id, **body.model_dump()},
+            subject=f"cash_collection:{collection_id}",
+            apply=apply,
+        )
+    except service.AlreadyCounted as err:
+        return JSONResponse(
+            {"error": {"code": err.code, "message": err.message}, "collection": err.collection},
+            status_code=err.status,
+        )

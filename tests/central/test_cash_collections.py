@@ -1,0 +1,428 @@
+"""A kiosk's pulled cash box, from its signed journal to the back office's count.
+
+The kiosk side is the real kiosk journal (``kiosk.journal.KioskJournal``): cash
+sessions with their notes, then ``collect_cash``; it is uploaded by the real sync
+client with the kiosk's signatures to the server's journal endpoint. The count
+goes through ``POST /v1/cash/collections/{id}/count``.
+
+Signs are the ledger's: a box holding E reads -E on ``cash_box:<kiosk>``; the
+count moves it back to zero, puts -C on ``clearing:bank`` and C - E on
+``variance:cash`` (short: negative, a debit).
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from central.cash import service
+from central.cash.tables import cash_collections
+from central.db.database import Database
+from central.db.schema import accounts, audit_log, postings, transactions
+from central.ledger import operations as ops
+from central.ledger.check import check
+from central.ledger.plans import Context
+from kiosk.journal import KioskJournal
+from offline_queue.client import SignedClient
+from offline_queue.errors import SyncError
+from offline_queue.identity import Identity
+from offline_queue.sync import SyncClient, SyncResult
+from tests.central.conftest import ESTATE, token_for
+from tests.offline_queue import support
+
+UNIT = "A-0101"
+
+
+class Kiosk:
+    """An enrolled kiosk's journal, uploading to the in-process server."""
+
+    def __init__(self, client: TestClient, db: Database, path: Path) -> None:
+        self.identity: Identity = support.enrol(db)
+        self.id = self.identity.terminal_id
+        self.journal = KioskJournal(path, self.identity)
+        self.network = support.Network(client)
+
+    def cash(self, *notes: int, device: str = "bill_acceptor") -> int:
+        """One cash session: the notes stacked, then its top-up; the top-up's seq."""
+        session = secrets.token_hex(8)
+        self.journal.append(
+            "cash_open", {"unit": UNIT, "wallet": "electricity", "card": ""}, session=session
+        )
+        for note in notes:
+            self.journal.append("cash_in", {"amount": note, "device": device}, session=session)
+        return self.journal.record_top_up(
+            unit=UNIT,
+            wallet="electricity",
+            amount=sum(notes),
+            currency="CNY",
+            method="cash",
+            session=session,
+            detail={"notes_and_coins": list(notes)},
+        ).seq
+
+    def sync(self) -> SyncResult:
+        client = SignedClient(self.identity, self.network)
+        return SyncClient(self.journal.signed, client).sync_once()
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+@pytest.fixture
+def kiosk(client: TestClient, db: Database, tmp_path: Path) -> Iterator[Kiosk]:
+    side = Kiosk(client, db, tmp_path / "kiosk.sqlite3")
+    yield side
+    side.close()
+
+
+def balance(db: Database, code: str) -> int:
+    with db.read() as conn:
+        found = conn.execute(select(accounts.c.balance).where(accounts.c.code == code)).first()
+    return 0 if found is None else int(found.balance)
+
+
+def legs_of(db: Database, transaction_id: str) -> dict[str, int]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(accounts.c.code, postings.c.amount)
+            .join(accounts, accounts.c.id == postings.c.account_id)
+            .where(postings.c.transaction_id == transaction_id)
+        ).all()
+    return {r.code: int(r.amount) for r in rows}
+
+
+def collections(client: TestClient, manager: dict[str, str], **params: str) -> list[Any]:
+    answer = client.get("/v1/cash/collections", params=params, headers=manager)
+    assert answer.status_code == 200, answer.text
+    found: list[Any] = answer.json()
+    return found
+
+
+def count(
+    client: TestClient, manager: dict[str, str], collection_id: int, body: Any, key: str
+) -> Any:
+    return client.post(
+        f"/v1/cash/collections/{collection_id}/count",
+        json=body,
+        headers={**manager, "Idempotency-Key": key},
+    )
+
+
+def books_balance(db: Database) -> None:
+    with db.read() as conn:
+        report = check(conn)
+    assert report.ok, report.problems
+
+
+def test_a_pulled_cash_box_is_recorded_once_and_an_exact_count_empties_it(
+    client: TestClient, db: Database, manager: dict[str, str], kiosk: Kiosk
+) -> None:
+    kiosk.cash(10000, 10000, 5000)
+    kiosk.cash(2000)
+    seq, counted = kiosk.journal.collect_cash()
+    assert counted == {10000: 2, 5000: 1, 2000: 1}
+    kiosk.network.lose_answers = 1  # the server applies the batch, the kiosk never hears
+    with pytest.raises(SyncError):
+        kiosk.sync()
+    again = kiosk.sync()  # so it sends the same batch again: every entry a duplicate
+    assert (again.sent, again.duplicate, again.rejected) == (seq, seq, 0)
+    assert kiosk.journal.signed.rejections() == []
+
+    found = collections(client, manager)
+    assert len(found) == 1
+    c = found[0]
+    assert (c["terminal_id"], c["device"], c["period"], c["seq"]) == (
+        kiosk.id,
+        "bill_acceptor",
+        1,
+        seq,
+    )
+    assert c["expected"] == {"counts": {"2000": 1, "5000": 1, "10000": 2}, "total": 27000}
+    assert (c["status"], c["counted"], c["variance"], c["transaction_id"]) == (
+        "open",
+        None,
+        None,
+        None,
+    )
+    assert collections(client, manager, status="counted") == []
+    assert collections(client, manager, terminal="kiosk-other") == []
+    assert balance(db, f"cash_box:{kiosk.id}") == -27000
+
+    body = {"counts": {"10000": 2, "5000": 1, "2000": 1}}
+    answer = count(client, manager, c["id"], body, "count-1")
+    assert answer.status_code == 201, answer.text
+    done = answer.json()
+    assert (done["status"], done["variance"], done["result"]) == ("counted", 0, "exact")
+    assert done["counted"]["counts"] == {"2000": 1, "5000": 1, "10000": 2}
+    assert done["counted"]["by"] == "staff:boss"
+    assert done["variance_by_denomination"] == {}
+    # No variance: the cash box is empty and the bank holds the deposit, nothing else.
+    assert legs_of(db, done["transaction_id"]) == {
+        f"cash_box:{kiosk.id}": 27000,
+        "clearing:bank": -27000,
+    }
+    assert balance(db, f"cash_box:{kiosk.id}") == 0
+    assert balance(db, "clearing:bank") == -27000
+    assert balance(db, "variance:cash") == 0
+
+    same = count(client, manager, c["id"], body, "count-1")
+    assert (same.status_code, same.json()) == (201, done)
+    assert same.headers["Idempotent-Replayed"] == "true"
+    second = count(client, manager, c["id"], {"total": 1}, "count-2")
+    assert second.status_code == 409, second.text
+    assert second.json()["error"]["code"] == "already_counted"
+    assert "27000" not in second.json()["error"]["message"]  # said in money, not minor units
+    assert "270.00 CNY, exact" in second.json()["error"]["message"]
+    assert second.json()["collection"] == done
+    assert client.get(f"/v1/cash/collections/{c['id']}", headers=manager).json() == done
+    assert collections(client, manager, status="open") == []
+    with db.read() as conn:
+        posted = conn.execute(
+            select(func.count())
+            .select_from(transactions)
+            .where(transactions.c.idempotency_key == service.ledger_key(c["id"]))
+        ).scalar_one()
+        audited = conn.execute(
+            select(audit_log.c.actor).where(
+                audit_log.c.action == "cash_count",
+                audit_log.c.subject == f"cash_collection:{c['id']}",
+            )
+        ).all()
+    assert posted == 1
+    assert [a.actor for a in audited] == ["staff:boss"]  # the count, once; no refusal
+    books_balance(db)
+
+
+def test_short_and_over_go_to_cash_variance_and_the_box_ends_at_zero(
+    client: TestClient, db: Database, manager: dict[str, str], kiosk: Kiosk
+) -> None:
+    kiosk.cash(10000, 5000, 2000)
+    kiosk.journal.collect_cash()
+    kiosk.cash(10000, 10000)
+    kiosk.journal.collect_cash()
+    kiosk.cash(500, device="coin_acceptor")
+    kiosk.journal.collect_cash("coin_acceptor")
+    result = kiosk.sync()
+    assert (result.applied, result.rejected) == (kiosk.journal.signed.head(), 0)
+    first, second, coins = sorted(collections(client, manager), key=lambda c: c["seq"])
+    assert [c["period"] for c in (first, second, coins)] == [1, 2, 1]
+    assert coins["device"] == "coin_acceptor"
+    assert balance(db, f"cash_box:{kiosk.id}") == -(17000 + 20000 + 500)
+
+    short = count(client, manager, first["id"], {"total": 15000}, "short")
+    assert short.status_code == 201, short.text
+    s = short.json()
+    assert (s["variance"], s["result"], s["variance_account"]) == (-2000, "short", "variance:cash")
+    assert s["counted"]["counts"] is None
+    assert s["variance_by_denomination"] is None
+    assert legs_of(db, s["transaction_id"]) == {
+        f"cash_box:{kiosk.id}": 17000,
+        "clearing:bank": -15000,
+        "variance:cash": -2000,  # short: the variance account is debited
+    }
+    assert balance(db, "variance:cash") == -2000
+
+    over = count(
+        client, manager, second["id"], {"counts": {"10000": 2, "5000": 1, "100": 0}}, "over"
+    )
+    assert over.status_code == 201, over.text
+    o = over.json()
+    assert (o["variance"], o["result"]) == (5000, "over")
+    assert o["variance_by_denomination"] == {"5000": 1}
+    assert legs_of(db, o["transaction_id"]) == {
+        f"cash_box:{kiosk.id}": 20000,
+        "clearing:bank": -25000,
+        "variance:cash": 5000,  # over: credited
+    }
+    empty = count(client, manager, coins["id"], {"counts": {}}, "coins")
+    assert empty.status_code == 201, empty.text
+    assert legs_of(db, empty.json()["transaction_id"]) == {
+        f"cash_box:{kiosk.id}": 500,
+        "variance:cash": -500,  # nothing reached the bank
+    }
+    assert balance(db, f"cash_box:{kiosk.id}") == 0
+    assert balance(db, "clearing:bank") == -40000
+    assert balance(db, "variance:cash") == -2000 + 5000 - 500
+    books_balance(db)
+
+
+def test_only_a_manager_counts_and_a_count_must_be_a_count(
+    client: TestClient, db: Database, manager: dict[str, str], kiosk: Kiosk
+) -> None:
+    kiosk.cash(10000)
+    kiosk.journal.collect_cash()
+    kiosk.sync()
+    (c,) = collections(client, manager)
+    for role in ("cashier", "technician", "auditor"):
+        other = {"Authorization": f"Bearer {token_for(db, role)}"}
+        refused = count(client, other, c["id"], {"total": 10000}, f"by-{role}")
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "role_not_allowed"
+    auditor = {"Authorization": f"Bearer {token_for(db, 'auditor')}"}
+    assert client.get(f"/v1/cash/collections/{c['id']}", headers=auditor).status_code == 200
+    cashier = {"Authorization": f"Bearer {token_for(db, 'cashier')}"}
+    assert client.get("/v1/cash/collections", headers=cashier).status_code == 403
+
+    no_key = client.post(
+        f"/v1/cash/collections/{c['id']}/count", json={"total": 10000}, headers=manager
+    )
+    assert (no_key.status_code, no_key.json()["error"]["code"]) == (
+        422,
+        "idempotency_key_missing",
+    )
+    bad = {
+        "negative pieces": ({"counts": {"10000": -1}}, "invalid_count", "from 0"),
+        "not a denomination": ({"counts": {"ten": 1}}, "invalid_count", "'ten' is not a denom"),
+        "zero denomination": ({"counts": {"0": 1}}, "invalid_count", "positive whole number"),
+        "negative total": ({"total": -5}, "invalid_count", "not -5"),
+        "neither": ({}, "invalid_count", "not neither"),
+        "both": ({"counts": {"100": 1}, "total": 100}, "invalid_count", "not both"),
+        "a string": ({"total": "100"}, "malformed_request", "total"),
+        "a fraction": ({"counts": {"100": 1.5}}, "malformed_request", "counts"),
+    }
+    for what, (body, code, said) in bad.items():
+        answer = count(client, manager, c["id"], body, f"bad-{what}")
+        assert answer.status_code == 422, (what, answer.text)
+        assert answer.json()["error"]["code"] == code, what
+        assert said in answer.json()["error"]["message"], (what, answer.json())
+    unknown = count(client, manager, 999999, {"total": 1}, "unknown")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_collection")
+    assert client.get("/v1/cash/collections/999999", headers=manager).status_code == 404
+    assert balance(db, f"cash_box:{kiosk.id}") == -10000  # nothing was posted
+    assert collections(client, manager)[0]["status"] == "open"
+
+
+def test_a_malformed_collection_is_rejected_and_the_rest_of_the_batch_applies(
+    client: TestClient, db: Database, manager: dict[str, str], kiosk: Kiosk
+) -> None:
+    good = {"device": "bill_acceptor", "period": 1, "counts": {"5000": 2}, "total": 10000}
+    bad: dict[str, tuple[dict[str, Any], str]] = {
+        "counts a list": ({**good, "counts": [5000, 5000]}, "malformed_entry"),
+        "zero denomination": ({**good, "counts": {"0": 2}, "total": 0}, "malformed_entry"),
+        "negative pieces": ({**good, "counts": {"5000": -2}, "total": -10000}, "malformed_entry"),
+        "a bool for pieces": ({**good, "counts": {"5000": True}, "total": 5000}, "malformed_entry"),
+        "total off": ({**good, "total": 9000}, "malformed_entry"),
+        "no device": ({k: v for k, v in good.items() if k != "device"}, "malformed_entry"),
+        "period 0": ({**good, "period": 0}, "malformed_entry"),
+        "other currency": ({**good, "currency": "USD"}, "currency_mismatch"),
+    }
+    top_up = kiosk.cash(5000, 5000)
+    seqs = {
+        what: kiosk.journal.signed.append("cash_collected", {"currency": "CNY", **body}).seq
+        for what, (body, _) in bad.items()
+    }
+    recorded = kiosk.journal.signed.append("cash_collected", {**good, "currency": "CNY"}).seq
+    repeated = kiosk.journal.signed.append("cash_collected", {**good, "currency": "CNY"}).seq
+    after = kiosk.cash(2000)
+    result = kiosk.sync()
+    assert result.ok
+    assert result.rejected == len(bad) + 1
+    codes = {r["seq"]: (r["code"], r["message"]) for r in kiosk.journal.signed.rejections()}
+    for what, (_, code) in bad.items():
+        assert codes[seqs[what]][0] == code, what
+    assert "total (9000) must be the sum of its counts (10000)" in codes[seqs["total off"]][1]
+    assert "'0' is not a denomination" in codes[seqs["zero denomination"]][1]
+    assert codes[repeated][0] == "period_already_collected"
+    assert f"journal entry {recorded}" in codes[repeated][1]
+    assert support.ledger_count(db, kiosk.id) == {top_up: 1, after: 1}
+    (c,) = collections(client, manager)
+    assert (c["seq"], c["expected"]["total"]) == (recorded, 10000)
+    assert balance(db, f"cash_box:{kiosk.id}") == -12000
+
+
+# -- property: whatever the two counts, the count's transaction is right -----------------
+counts_strategy = st.dictionaries(
+    st.sampled_from([100, 500, 1000, 2000, 5000, 10000]), st.integers(0, 40), max_size=6
+)
+_terminals = itertools.count(1)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    expected=counts_strategy,
+    counted=st.one_of(counts_strategy, st.integers(0, 10**6)),
+)
+def test_a_count_relieves_the_box_of_exactly_the_kiosks_count(
+    db: Database, expected: dict[int, int], counted: dict[int, int] | int
+) -> None:
+    terminal = f"kiosk-p{next(_terminals)}"
+    expected_total = sum(d * n for d, n in expected.items())
+    codes = (f"cash_box:{terminal}", "clearing:bank", "variance:cash")
+    with db.write() as conn:
+        if expected_total:
+            ops.top_up(
+                conn,
+                Context(ESTATE, f"{terminal}:cash", f"terminal:{terminal}", terminal_id=terminal),
+                unit=UNIT,
+                purpose="electricity",
+                amount=expected_total,
+                currency="CNY",
+                method="cash",
+                source=terminal,
+            )
+        collection_id = service.record_collection(
+            conn,
+            terminal_id=terminal,
+            seq=7,
+            body={
+                "device": "bill_acceptor",
+                "period": 1,
+                "counts": service.wire_counts(expected),
+                "total": expected_total,
+                "currency": "CNY",
+            },
+            collected_at=Context(ESTATE, "", "").now,
+            currency="CNY",
+        )
+    before = {code: balance(db, code) for code in codes}
+    given_count = (
+        service.parse_count(total=counted)
+        if isinstance(counted, int)
+        else service.parse_count(counts=service.wire_counts(counted))
+    )
+    with db.write() as conn:
+        done = service.count_collection(
+            conn, Context(ESTATE, "k", "staff:boss"), collection_id, given_count
+        )
+    change = {code: balance(db, code) - before[code] for code in codes}
+    c = given_count.total
+    assert change == {
+        f"cash_box:{terminal}": expected_total,  # the box relieved of exactly what it held
+        "clearing:bank": -c,
+        "variance:cash": c - expected_total,
+    }
+    assert sum(change.values()) == 0
+    assert balance(db, f"cash_box:{terminal}") == 0
+    assert done["variance"] == c - expected_total
+    if done["transaction_id"] is None:
+        assert expected_total == c == 0
+    else:
+        legs = legs_of(db, done["transaction_id"])
+        assert sum(legs.values()) == 0
+        assert 0 not in legs.values()
+    with db.write() as conn, pytest.raises(service.AlreadyCounted):  # never posts twice
+        service.count_collection(
+            conn, Context(ESTATE, "k2", "staff:boss"), collection_id, given_count
+        )
+    with db.read() as conn:
+        assert (
+            conn.execute(
+                select(cash_collections.c.status).where(cash_collections.c.id == collection_id)
+            ).scalar_one()
+            == "counted"
+        )
+    books_balance(db)
