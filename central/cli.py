@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from central.cash import cli as cash_cli
 from central.fees import cli as fees_cli
 from central.metering import cli as metering_cli
 from central.parking import cli as parking_cli
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     metering_cli.add_parsers(sub)
     parking_cli.add_parsers(sub)
     payments_cli.add_parsers(sub)
+    cash_cli.add_parsers(sub)
     return p
 
 
@@ -119,6 +121,7 @@ def main(argv: Sequence[str]) -> int:
             "meters": lambda s, a: metering_cli.command(lambda: _open(s), a),
             "parking": lambda s, a: parking_cli.command(lambda: _open(s), a),
             "payments": lambda s, a: payments_cli.command(lambda: _open(s), a),
+            "cash": lambda s, a: cash_cli.command(lambda: _open(s), a),
             "import": _import,
             "export": _export,
         }[args.action]

@@ -3,7 +3,7 @@
 The kiosk side is the real kiosk journal (``kiosk.journal.KioskJournal``): cash
 sessions with their notes, then ``collect_cash``; it is uploaded by the real sync
 client with the kiosk's signatures to the server's journal endpoint. The count
-goes through ``POST /v1/cash/collections/{id}/count``.
+goes through ``POST /v1/cash/collections/{id}/count`` and ``prepaid central cash``.
 
 Signs are the ledger's: a box holding E reads -E on ``cash_box:<kiosk>``; the
 count moves it back to zero, puts -C on ``clearing:bank`` and C - E on
@@ -13,7 +13,10 @@ count moves it back to zero, puts -C on ``clearing:bank`` and C - E on
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -425,4 +428,62 @@ def test_a_count_relieves_the_box_of_exactly_the_kiosks_count(
             ).scalar_one()
             == "counted"
         )
+    books_balance(db)
+
+
+# -- the command, as the back office runs it --------------------------------------------
+def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PREPAID_DATABASE_URL": db_url, "PREPAID_LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "central", "cash", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_command_lists_counts_once_and_says_the_variance(
+    client: TestClient, db: Database, db_url: str, manager: dict[str, str], kiosk: Kiosk
+) -> None:
+    kiosk.cash(10000, 10000, 5000)
+    kiosk.journal.collect_cash()
+    kiosk.cash(2000)
+    kiosk.journal.collect_cash()
+    kiosk.sync()
+    first, second = sorted(collections(client, manager), key=lambda c: c["seq"])
+
+    listed = run_cli(db_url, "collections", "--open")
+    assert listed.returncode == 0, listed.stderr
+    assert kiosk.id in listed.stdout
+    assert "250.00 CNY" in listed.stdout
+    assert "2 to count: prepaid central cash count ID" in listed.stdout
+
+    short = run_cli(db_url, "count", str(first["id"]), "--counts", "10000=2,5000=0", "--by", "li")
+    assert short.returncode == 0, short.stderr
+    assert "short by 50.00 CNY, posted to variance:cash" in short.stdout
+    assert "200.00 CNY to clearing:bank" in short.stdout
+    again = run_cli(db_url, "count", str(first["id"]), "--total", "25000")
+    assert again.returncode == 1
+    assert "already_counted" in again.stderr
+    assert "counted by cli:li" in again.stderr
+    garbage = run_cli(db_url, "count", str(second["id"]), "--counts", "10000=x")
+    assert garbage.returncode == 1
+    assert "invalid_count" in garbage.stderr
+    assert "DENOMINATION=PIECES" in garbage.stderr
+    unknown = run_cli(db_url, "count", "999999", "--total", "1")
+    assert unknown.returncode == 1
+    assert "unknown_collection" in unknown.stderr
+    neither = run_cli(db_url, "count", str(second["id"]))
+    assert neither.returncode == 2
+    assert "--counts" in neither.stderr
+
+    exact = run_cli(db_url, "count", str(second["id"]), "--total", "2000", "--json")
+    assert exact.returncode == 0, exact.stderr
+    assert '"result": "exact"' in exact.stdout
+    assert run_cli(db_url, "collections", "--open").stdout.strip() == "no open cash collections"
+    assert "short by 50.00 CNY" in run_cli(db_url, "collections").stdout
+    assert balance(db, f"cash_box:{kiosk.id}") == 0
+    assert balance(db, "variance:cash") == -5000
     books_balance(db)

@@ -1,0 +1,145 @@
+"""``prepaid central cash``: the kiosks' pulled cash boxes, and the office's count of one.
+
+``collections`` lists them (``--open``: those still to count); ``count ID`` enters
+the count per denomination (``--counts 10000=3,5000=1``) or as a total in minor
+units (``--total 35000``), posts it once and says the variance in words.
+Exit status: 0 done, 1 refused (an unknown collection, one counted already, a
+count that is not a count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from central.cash import service
+from central.db.database import Database
+from central.db.types import utcnow
+from central.errors import InvalidRequest
+from central.estate import settings as estate_settings
+from central.ledger.plans import Context
+from domain.money import Money
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("cash", help="kiosk cash boxes: collections and the office's count")
+    p_sub = p.add_subparsers(dest="cash_action", required=True, metavar="STEP")
+    ls = p_sub.add_parser("collections", help="the cash boxes the kiosks had pulled, newest first")
+    ls.add_argument("--open", action="store_true", help="only those still to count")
+    ls.add_argument("--terminal", help="only this kiosk's")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    count = p_sub.add_parser(
+        "count", help="enter the office's count of a collection (posted once, to the bank)"
+    )
+    count.add_argument("id", type=int, help="the collection's id (see: cash collections)")
+    given = count.add_mutually_exclusive_group(required=True)
+    given.add_argument(
+        "--counts",
+        help="pieces per denomination in minor units, e.g. 10000=3,5000=1 (three 100s, one 50)",
+    )
+    given.add_argument("--total", help="the counted total in minor units, e.g. 35000")
+    count.add_argument(
+        "--by", default="cash", help="who counted, recorded as cli:NAME (default cli:cash)"
+    )
+    count.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def parse_counts(text: str) -> dict[str, int]:
+    """``10000=3,5000=1`` -> ``{"10000": 3, "5000": 1}``; the service checks the figures."""
+    out: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        denomination, sep, pieces = part.partition("=")
+        if not sep or not pieces.strip().isdigit() or not denomination.strip():
+            raise InvalidRequest(
+                f"{part!r} is not DENOMINATION=PIECES: write the count as --counts "
+                "10000=3,5000=1 (denominations in minor units), or give --total",
+                code="invalid_count",
+            )
+        if denomination.strip() in out:
+            raise InvalidRequest(
+                f"denomination {denomination.strip()} is given twice", code="invalid_count"
+            )
+        out[denomination.strip()] = int(pieces)
+    return out
+
+
+def _total(text: str) -> int:
+    cleaned = text.strip()
+    if not cleaned.isdigit():
+        raise InvalidRequest(
+            f"--total {text!r} is not a whole number of minor units (35000 for 350.00)",
+            code="invalid_count",
+        )
+    return int(cleaned)
+
+
+def _line(c: dict[str, Any]) -> str:
+    def fmt(minor: int) -> str:
+        return Money(minor, c["currency"]).format()
+
+    counted = "-" if c["counted"] is None else fmt(c["counted"]["total"])
+    return (
+        f"{c['id']:<6}{c['terminal_id']:<20}{c['device']:<15}{c['period']:<7}"
+        f"{c['collected_at'][:16].replace('T', ' '):<18}{fmt(c['expected']['total']):>16}"
+        f"{counted:>16}  {c['status']:<9}{service.in_words(c['variance'], c['currency'])}"
+    )
+
+
+def _said(c: dict[str, Any]) -> str:
+    """What a count came to, in words."""
+    variance, currency = c["variance"], c["currency"]
+    counted = Money(c["counted"]["total"], currency).format()
+    expected = Money(c["expected"]["total"], currency).format()
+    head = f"collection {c['id']} ({c['terminal_id']} {c['device']} period {c['period']}): "
+    head += f"counted {counted}, the kiosk counted {expected}: "
+    if variance == 0:
+        head += "exact, no variance"
+    else:
+        head += f"{service.in_words(variance, currency)}, posted to {c['variance_account']}"
+    if c["transaction_id"]:
+        head += f"; {counted} to clearing:bank (transaction {c['transaction_id']})"
+    return head
+
+
+def command(open_db: Callable[[], Database], args: argparse.Namespace) -> int:
+    db = open_db()
+    if args.cash_action == "collections":
+        with db.read() as conn:
+            found = service.list_collections(
+                conn, terminal=args.terminal, status="open" if args.open else None, limit=1000
+            )
+        if args.json:
+            print(json.dumps(found, ensure_ascii=False, sort_keys=True))
+            return 0
+        if not found:
+            print("no open cash collections" if args.open else "no cash collections yet")
+            return 0
+        print(
+            f"{'ID':<6}{'TERMINAL':<20}{'DEVICE':<15}{'PERIOD':<7}{'COLLECTED (UTC)':<18}"
+            f"{'KIOSK COUNTED':>16}{'OFFICE COUNTED':>16}  {'STATUS':<9}VARIANCE"
+        )
+        for c in found:
+            print(_line(c))
+        still = sum(c["status"] == "open" for c in found)
+        if still:
+            print(f"{still} to count: prepaid central cash count ID --counts 10000=3,5000=1")
+        return 0
+    if args.counts is not None:
+        count = service.parse_count(counts=parse_counts(args.counts))
+    else:
+        count = service.parse_count(total=_total(args.total))
+    with db.write() as conn:
+        ctx = Context(
+            estate=estate_settings.load(conn),
+            idempotency_key=service.ledger_key(args.id),
+            actor=f"cli:{args.by}",
+            now=utcnow(),
+        )
+        counted = service.count_collection(conn, ctx, args.id, count)
+    if args.json:
+        print(json.dumps(counted, ensure_ascii=False, sort_keys=True))
+    else:
+        print(_said(counted))
+    return 0
