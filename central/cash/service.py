@@ -319,15 +319,16 @@ def count_collection(
     expected, counted = int(row.expected_total), count.total
     currency = row.currency
 
-    def account(code: str, kind: str) -> acc.Account:
-        return acc.system_account(conn, code, kind=kind, currency=currency)
-
+    moves = (
+        (cash_box_code(row.terminal_id), "cash_box", expected),
+        (BANK_CODE, "clearing", -counted),
+        (CASH_VARIANCE_CODE, "variance", counted - expected),
+    )
     legs = [
-        Leg(account(cash_box_code(row.terminal_id), "cash_box"), expected),
-        Leg(account(BANK_CODE, "clearing"), -counted),
-        Leg(account(CASH_VARIANCE_CODE, "variance"), counted - expected),
+        Leg(acc.system_account(conn, code, kind=kind, currency=currency), amount)
+        for code, kind, amount in moves
+        if amount != 0  # a leg moves money: an exact count touches no variance account
     ]
-    legs = [leg for leg in legs if leg.amount != 0]
     transaction_id: str | None = None
     if legs:
         transaction_id = post(
@@ -357,6 +358,6 @@ def count_collection(
             transaction_id=transaction_id,
         )
     )
-    if done.rowcount != 1:  # counted meanwhile (SQLite has no row lock): theirs stands
+    if done.rowcount != 1:  # another transaction counted it meanwhile: theirs stands
         raise AlreadyCounted(_view(_row(conn, collection_id)))
     return _view(_row(conn, collection_id))
