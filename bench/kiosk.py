@@ -6,12 +6,14 @@ disk, the demo estate); the kiosk runs here as on the terminal: a real Kivy wind
 printer simulators on ptys, and for the tap the virtual card through pcscd.
 
 - event -> overview: from the reader's reading handed to the controller to the
-  overview drawn in the window (the frame after the view arrived), online and
-  offline (server unreachable: balances from the kiosk's snapshot);
+  overview drawn in the window (the frame after the view arrived, rendered to the
+  end: offscreen the kiosk waits for the GL driver after each frame, see
+  ``kiosk.window.finish_frames``), online and offline (server unreachable:
+  balances from the kiosk's snapshot);
 - tap -> overview: from the virtual card connecting to vpcd to the overview drawn;
 - cold start: a fresh Python process from its first line to the idle screen drawn;
 - memory: resident set after 100 and after 1,000 simulated sessions (identify,
-  overview, back to idle, each drawn).
+  overview, back to idle, each drawn), printed every 100; the target is no growth.
 
     .venv/bin/python bench/kiosk.py [--trials 60] [--sessions 1000]
 """

@@ -53,6 +53,7 @@ from kiosk.view import (
     WalletView,
 )
 from kiosk.view import Screen as ScreenName
+from kiosk.window import finish_frames
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,9 @@ class KioskScreen(Screen):  # type: ignore[misc]
     def __init__(self, app: KioskApp, **kw: Any) -> None:
         super().__init__(**kw)
         self.app = app
-        _background(self, NAVY)
+        # No navy rectangle of its own: the window's clear colour is the page (KioskApp.build).
+        # Each full-window rectangle is one more pass over every pixel in software GL
+        # (llvmpipe), a third of a frame's rendering; the pixels are the same.
         self.body = BoxLayout(orientation="vertical", padding=PAD * 2, spacing=PAD * 2)
         self.add_widget(self.body)
         self._built: dict[tuple[Any, ...], Widget] = {}  # the previous build's widgets
@@ -795,8 +798,7 @@ def qr_texture(data: str) -> Any:
 
 class Root(BoxLayout):  # type: ignore[misc]
     def __init__(self, app: KioskApp) -> None:
-        super().__init__(orientation="vertical")
-        _background(self, NAVY)
+        super().__init__(orientation="vertical")  # navy: the window's clear colour
         self.banner = Text("", size=24, size_hint_y=None, height=0, opacity=0)
         _background(self.banner, BANNER)
         self.manager = ScreenManager(transition=NoTransition())
@@ -820,7 +822,8 @@ class KioskApp(App):  # type: ignore[misc]
         self.pin_pad: Popup | None = None
 
     def build(self) -> Root:
-        Window.clearcolor = NAVY
+        finish_frames()  # offscreen: each frame ended, else the GL driver's memory grows
+        Window.clearcolor = NAVY  # every screen's page: they draw no background of their own
         self.root_widget = Root(self)
         self.controller.subscribe(self._from_controller)
         self.show(self.controller.view)
