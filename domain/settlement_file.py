@@ -112,7 +112,11 @@ def _verify(raw: bytes, secret: bytes) -> bytes:
     """The signed part of ``raw``; refuses a file the secret did not sign."""
     body, _, last = raw.rstrip(b"\n").rpartition(b"\n")
     fields = last.decode(errors="replace").split(",")
-    if len(fields) != 4 or fields[0] != SIGNATURE or not fields[1].isdigit():
+    if (
+        len(fields) != 4
+        or fields[0] != SIGNATURE
+        or not (fields[1].isascii() and fields[1].isdigit())
+    ):
         raise SettlementFileError(
             "the file does not end in the provider's signature line: it is not a "
             "settlement file as the provider published it"
@@ -154,7 +158,12 @@ def _line(number: int, row: list[str]) -> Line:
 def parse(raw: bytes, secret: bytes) -> SettlementFile:
     """Check the signature, then every line and the totals; errors name the line."""
     body = _verify(raw, secret)
-    rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    try:
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise SettlementFileError(
+            f"the file is not UTF-8 CSV ({e}): not a settlement file as the format defines it"
+        ) from e
     if len(rows) < 5 or ",".join(rows[0]) != MAGIC:
         raise SettlementFileError(f"line 1: expected {MAGIC!r}: not a settlement file")
     if tuple(rows[1]) != HEADER or len(rows[2]) != len(HEADER) or tuple(rows[3]) != COLUMNS:
