@@ -118,10 +118,13 @@ def walkthrough(base: str, username: str, password: str) -> str:
 
 
 def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
-    """The lobby kiosk with simulated devices, in its own process as on a terminal."""
+    """The lobby kiosk with simulated devices, in its own process as on a terminal,
+    then the back office's count of the cash box it pulled."""
     offscreen = not has_display()
     _step(
-        "lobby kiosk with simulated devices: a card tap, two notes and a coin, a receipt"
+        "lobby kiosk with simulated devices: a card tap, two notes and a coin, a receipt; "
+        "then technician mode (five taps on the estate's name, PIN 2468) and the bill "
+        "cassette pulled"
         + (" (no display: offscreen, a screenshot of each screen)" if offscreen else "")
     )
     # The manager makes a one-time enrolment code; the kiosk spends it on a key pair of
@@ -143,11 +146,69 @@ def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
     for line in done.stdout.splitlines():
         print(f"      {line}")
     from domain.money import Money
+    from kiosk.terminal import load
 
+    cash_count(base, token, load(directory / "terminal")[0].terminal_id)
     for w in _call(base, "GET", "/v1/units/A-0101/wallets", token):
         if w["purpose"] == "electricity":
             balance = Money(w["balance"], w["currency"]).format()
             _step(f"the ledger now holds: A-0101 electricity {balance}")
+
+
+def cash_count(base: str, token: str, kiosk: str) -> dict[str, Any]:
+    """The back office counts the kiosk's pulled cash box: one note fewer than the
+    kiosk counted, so the short is posted to variance:cash. Returns the collection."""
+    from urllib.parse import quote
+
+    from central.cash.service import in_words
+
+    found = _call(base, "GET", f"/v1/cash/collections?terminal={quote(kiosk)}&status=open", token)
+    if not found:
+        raise RuntimeError(f"the server holds no open cash collection of {kiosk}")
+    _step(f"open cash collections of {kiosk}:")
+    for c in found:
+        notes = ", ".join(
+            f"{n} x {Money(int(d), c['currency']).format()}"
+            for d, n in c["expected"]["counts"].items()
+        )
+        print(
+            f"      collection {c['id']}: {c['device']} period {c['period']}, the kiosk "
+            f"counted {Money(c['expected']['total'], c['currency']).format()} ({notes})"
+        )
+    collection = found[0]
+    expected = {int(d): n for d, n in collection["expected"]["counts"].items()}
+    # The office finds the smallest note missing: short by it.
+    counted = dict(expected)
+    smallest = min(d for d, n in expected.items() if n > 0) if expected else 0
+    if smallest:
+        counted[smallest] -= 1
+    answer = _call(
+        base,
+        "POST",
+        f"/v1/cash/collections/{collection['id']}/count",
+        token,
+        {"counts": {str(d): n for d, n in sorted(counted.items()) if n}},
+        key=f"demo-cash-count-{secrets.token_hex(4)}",
+    )
+    currency = answer["currency"]
+
+    def fmt(minor: int) -> str:
+        return Money(minor, currency).format()
+
+    said = (
+        f"back office counted {fmt(answer['counted']['total'])} of the kiosk's "
+        f"{fmt(answer['expected']['total'])}: {in_words(answer['variance'], currency)}"
+    )
+    said += f", posted to {answer['variance_account']}" if answer["variance"] else ", no variance"
+    _step(f"{said}; {fmt(answer['counted']['total'])} to clearing:bank")
+    if answer["transaction_id"]:
+        posted = _call(base, "GET", f"/v1/ledger/transactions/{answer['transaction_id']}", token)
+        legs = ", ".join(
+            f"{p['account']} {'+' if p['amount'] > 0 else ''}{fmt(p['amount'])}"
+            for p in posted["postings"]
+        )
+        print(f"      transaction {answer['transaction_id']}: {legs}")
+    return dict(answer)
 
 
 def has_display() -> bool:

@@ -872,7 +872,9 @@ class KioskApp(App):  # type: ignore[misc]
 
     def open_pin_pad(self) -> Popup:
         entered: list[str] = []
-        shown = Text("", size=40)
+        # The entered digits one key high: the four rows of keys fit inside the popup
+        # (a touch outside it dismisses the pad, OK unpressed).
+        shown = Text("", size=40, size_hint_y=None, height=TOUCH)
         grid = GridLayout(cols=3, spacing=PAD)
 
         def press(key: str) -> Callable[[], None]:

@@ -133,6 +133,8 @@ def _walkthrough(args: argparse.Namespace) -> int:
     print("receipt:")
     for line in result.receipt.splitlines():
         print(f"    {line}")
+    print(result.collection_line())
+    print(f"technician mode closed; the journal is on the server (kiosk {result.terminal_id})")
     print("screenshots:")
     for path in result.screenshots:
         print(f"    {path}")

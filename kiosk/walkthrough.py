@@ -2,9 +2,13 @@
 
 A resident taps a demo card (through pcscd and the virtual card when they are
 available, else shows a QR token), opens the overview, tops up electricity with
-a 20 and a 50 note and a 1.00 coin, finishes and takes the receipt. Each screen
-is saved as a PNG; the receipt's text comes from the printer simulator. The
-window is offscreen when there is no display.
+a 20 and a 50 note and a 1.00 coin, finishes and takes the receipt. Then the
+cash collection: five taps on the estate's name and the demo PIN open
+technician mode (the cash taken per denomination), the bill cassette is pulled
+and put back, the kiosk journals its count (``cash_collected``) and uploads it
+before the walk-through ends, so the back office can count the box. Each
+screen is saved as a PNG; the receipt's text comes from the printer simulator.
+The window is offscreen when there is no display.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain.money import Money, exponent
 from kiosk import terminal
 from kiosk.controller import KioskController
-from kiosk.devices import Devices
+from kiosk.devices import BILL, COIN, Devices
 from kiosk.gateway import HttpCentral
 from kiosk.journal import KioskJournal
 from kiosk.settings import KioskSettings
@@ -30,6 +35,8 @@ log = logging.getLogger(__name__)
 
 DEMO_QR_KEY = b"DEMO-ONLY-QR-KEY"  # the demo residents' app signs QR tokens with this
 DEMO_UNIT, DEMO_CARD = "A-0101", "C10101"  # demo_card_number("A", 1, 1)
+DEMO_TECHNICIAN_PIN = "2468"
+UPLOAD_TIMEOUT_S = 20.0  # the journal's entries reach the server within this, or it fails
 
 
 @dataclass
@@ -40,6 +47,27 @@ class WalkThrough:
     identified_by: str = ""
     inserted: int = 0
     balance_after: int | None = None
+    terminal_id: str = ""
+    currency: str = "CNY"
+    # The pulled bill cassette as the kiosk journalled it: denomination -> notes.
+    collected: dict[int, int] = field(default_factory=dict)
+    coins_left: int = 0  # the coin box's cash: not part of a cassette's collection
+
+    def collection_line(self) -> str:
+        """``cash box pulled: 1 x 20.00, 1 x 50.00 (70.00 CNY)``, and what stays in."""
+        places = exponent(self.currency)
+        notes = ", ".join(
+            f"{n} x {Money(d, self.currency).to_decimal():.{places}f}"
+            for d, n in sorted(self.collected.items())
+        )
+        total = Money(sum(d * n for d, n in self.collected.items()), self.currency).format()
+        line = f"cash box pulled: {notes or 'empty'} ({total})"
+        if self.coins_left:
+            line += (
+                f"; the coin box's {Money(self.coins_left, self.currency).format()} "
+                "is not part of it"
+            )
+        return line
 
 
 def demo_settings(
@@ -58,7 +86,7 @@ def demo_settings(
         card_master_key=DEMO_MASTER_KEY,
         card_system_id=DEMO_SYSTEM_ID,
         qr_token_key=DEMO_QR_KEY,
-        technician_pin="2468",
+        technician_pin=DEMO_TECHNICIAN_PIN,
         notices=("Water supply maintenance in Tower B on 28 November, 09:00-12:00.",),
     )
 
@@ -121,9 +149,12 @@ def run(server_url: str, code: str, directory: Path) -> WalkThrough:
         server_url, directory / "terminal", directory / f"journal-{identity.terminal_id}.sqlite3",
         terminal_id=identity.terminal_id,
     )  # fmt: skip
-    if card is not None:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    # The devices' health is checked (a pulled cassette seen) and the journal uploaded
+    # every second rather than every 10 and 5: the walk-through does not wait on them.
+    settings = replace(settings, health_interval_s=1.0, sync_interval_s=1.0)
+    if card is not None:
         settings = replace(settings, card_reader_url=card[1])
     devices = Devices.open(settings)
     controller = controller_for(settings, identity, devices)
@@ -134,7 +165,7 @@ def run(server_url: str, code: str, directory: Path) -> WalkThrough:
     Window.add_widget(root)
     thread = ControllerThread(controller, period=0.05)
     thread.start()
-    result = WalkThrough()
+    result = WalkThrough(terminal_id=identity.terminal_id, currency=settings.currency)
     shots = directory / "screenshots"
 
     def until(done: Callable[[KioskView], bool], timeout: float = 10.0) -> KioskView:
@@ -147,26 +178,89 @@ def run(server_url: str, code: str, directory: Path) -> WalkThrough:
         pump(3)
         return app.shown
 
+    def find(found: Callable[[Any], bool], what: str) -> Any:
+        """A widget on the window: the screens' and an open popup's (the PIN pad)."""
+        stack = list(Window.children)
+        while stack:
+            widget = stack.pop()
+            if found(widget):
+                return widget
+            stack.extend(widget.children)
+        raise RuntimeError(f"no {what} on the screen; the kiosk shows {app.shown}")
+
+    def press(widget: Any) -> None:
+        x, y = widget.to_window(*widget.center)
+        down = UnitTestTouch(x, y)
+        down.touch_down()
+        down.touch_up()
+        pump(2)
+
     def touch(name: str) -> None:
         from kiosk.app import Touch
 
-        stack = [root]
-        while stack:
-            widget = stack.pop()
-            if isinstance(widget, Touch) and widget.name == name:
-                x, y = widget.to_window(*widget.center)
-                down = UnitTestTouch(x, y)
-                down.touch_down()
-                down.touch_up()
-                pump(2)
-                return
-            stack.extend(widget.children)
-        raise RuntimeError(f"no button {name!r} on the screen")
+        press(find(lambda w: isinstance(w, Touch) and w.name == name, f"button {name!r}"))
+
+    def until_true(done: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} within {timeout:.0f} s; the kiosk shows {app.shown}")
+            pump(1)
+            time.sleep(0.02)
 
     def shot(name: str) -> None:
         result.screenshots.append(
             screenshot(shots / f"{len(result.screenshots) + 1:02d}-{name}.png")
         )
+
+    def collect_cash(result: WalkThrough) -> None:
+        """Technician mode by the hidden gesture and PIN, the cassette pulled and put
+        back, the kiosk's count journalled and on the server."""
+        from kivy.uix.label import Label
+
+        title = find(
+            lambda w: isinstance(w, Label) and w.text == settings.estate_name, "estate name"
+        )
+        for _ in range(5):  # the hidden gesture: five taps on the estate's name
+            press(title)
+        until_true(lambda: app.pin_pad is not None, "the five taps opened no PIN pad")
+        pump(seconds=0.3)  # the PIN pad opens (its keys laid out where they are touched)
+        shot("pin-pad")
+        for key in (*DEMO_TECHNICIAN_PIN, "OK"):
+            touch(f"pin:{key}")
+        until(lambda v: v.screen == Screen.TECHNICIAN)
+        pump(seconds=0.3)  # the PIN pad's popup fades out
+        shot("technician")
+        bill = _simulator(devices.bill)
+        before = controller.journal.count("cash_collected")  # a kiosk run before may have some
+        bill.remove_cassette()  # the ID-003 acceptor reports its cash box removed
+        until_true(
+            lambda: controller.journal.count("cash_collected") > before,
+            "the kiosk journalled no cash_collected for the pulled cassette",
+        )
+        until(lambda v: v.cash_counts == () and any(d.name == BILL and not d.ok for d in v.devices))
+        shot("technician-cassette-pulled")  # the count is reset, the acceptor waits for it
+        bill.insert_cassette()  # an empty one back in
+        until(lambda v: any(d.name == BILL and d.ok for d in v.devices))
+        entry = [e for e in controller.journal.signed.entries() if e.kind == "cash_collected"][-1]
+        result.collected = {int(d): int(n) for d, n in entry.body["counts"].items()}
+        result.coins_left = sum(
+            d * n for d, n in controller.journal.cash_by_denomination(COIN).items()
+        )
+        touch("exit")
+        until(lambda v: v.screen == Screen.IDLE)
+        # The controller's thread uploads the journal: the count must be on the server
+        # before this process ends, for the back office to count the box.
+        deadline = time.monotonic() + UPLOAD_TIMEOUT_S
+        while (backlog := controller.journal.backlog()) > 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the kiosk's journal did not reach the server at {server_url} within "
+                    f"{UPLOAD_TIMEOUT_S:.0f} s: {backlog} entries still to upload "
+                    "(the cash collection among them)"
+                )
+            pump(1)
+            time.sleep(0.05)
 
     try:
         until(lambda v: v.screen == Screen.IDLE)
@@ -210,6 +304,7 @@ def run(server_url: str, code: str, directory: Path) -> WalkThrough:
         result.receipt = printer.receipts[-1] if printer.receipts else ""
         touch("done")
         until(lambda v: v.screen == Screen.IDLE)
+        collect_cash(result)
     finally:
         thread.stop()
         Window.remove_widget(root)
