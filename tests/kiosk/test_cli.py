@@ -32,4 +32,8 @@ def test_the_walkthrough_credits_the_ledger_and_saves_each_screen(
         "03-top-up.png",
         "04-cash-inserted.png",
         "05-receipt.png",
+        "06-pin-pad.png",
+        "07-technician.png",
+        "08-technician-cassette-pulled.png",
     ]
+    assert "cash box pulled: 1 x 20.00, 1 x 50.00 (70.00 CNY)" in done.stdout
