@@ -38,6 +38,11 @@ def clearing_code(provider: str) -> str:
     return f"clearing:{provider}"
 
 
+# Where money leaves the estate's ledger for its bank account: provider payouts
+# and counted kiosk cash are both banked through it.
+BANK_CLEARING_CODE = clearing_code("bank")
+
+
 def revenue_code(service: str) -> str:
     return f"revenue:{service}"
 

@@ -131,16 +131,14 @@ def controller_for(
 def run(server_url: str, code: str, directory: Path) -> WalkThrough:
     """Run the walk-through (the kiosk enrolled with ``code`` unless it already is);
     screenshots go to ``directory/screenshots``."""
-    """Run the walk-through; screenshots go to ``directory/screenshots``."""
     from kiosk.window import prepare_environment
 
     prepare_environment()
     from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
 
     from kiosk.app import ControllerThread, KioskApp
     from kiosk.fonts import register_default_font
-    from kiosk.window import open_window, pump, screenshot
+    from kiosk.window import open_window, pump, screenshot, tap
 
     card = _card_simulator()
     identity = enrolled(directory / "terminal", server=server_url, code=code)
@@ -188,17 +186,10 @@ def run(server_url: str, code: str, directory: Path) -> WalkThrough:
             stack.extend(widget.children)
         raise RuntimeError(f"no {what} on the screen; the kiosk shows {app.shown}")
 
-    def press(widget: Any) -> None:
-        x, y = widget.to_window(*widget.center)
-        down = UnitTestTouch(x, y)
-        down.touch_down()
-        down.touch_up()
-        pump(2)
-
     def touch(name: str) -> None:
         from kiosk.app import Touch
 
-        press(find(lambda w: isinstance(w, Touch) and w.name == name, f"button {name!r}"))
+        tap(find(lambda w: isinstance(w, Touch) and w.name == name, f"button {name!r}"))
 
     def until_true(done: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -222,7 +213,7 @@ def run(server_url: str, code: str, directory: Path) -> WalkThrough:
             lambda w: isinstance(w, Label) and w.text == settings.estate_name, "estate name"
         )
         for _ in range(5):  # the hidden gesture: five taps on the estate's name
-            press(title)
+            tap(title)
         until_true(lambda: app.pin_pad is not None, "the five taps opened no PIN pad")
         pump(seconds=0.3)  # the PIN pad opens (its keys laid out where they are touched)
         shot("pin-pad")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 LANDSCAPE = (1280, 800)
 PORTRAIT = (800, 1280)
@@ -100,6 +101,18 @@ def pump(frames: int = 3, *, seconds: float = 0.0) -> None:
     while done < frames or time.monotonic() < deadline:
         EventLoop.idle()
         done += 1
+
+
+def tap(widget: Any) -> None:
+    """A real touch (down and up) at the widget's centre, through the window's
+    touch dispatch, as a finger on the touchscreen gives it."""
+    from kivy.tests.common import UnitTestTouch
+
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()
+    pump(2)
 
 
 def resize(size: tuple[int, int]) -> None:

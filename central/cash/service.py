@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -31,9 +31,8 @@ from central.ledger import accounts as acc
 from central.ledger.plans import Context
 from central.ledger.posting import Leg, post
 from domain.money import MAX_AMOUNT, Money
-from domain.wallets import CASH_VARIANCE_CODE, cash_box_code, clearing_code
+from domain.wallets import BANK_CLEARING_CODE, CASH_VARIANCE_CODE, cash_box_code
 
-BANK_CODE = clearing_code("bank")
 DENOMINATION = re.compile(r"[1-9][0-9]{0,12}")  # minor units, as the kiosk writes them
 DEVICE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
 MAX_DENOMINATIONS = 64
@@ -44,7 +43,7 @@ COUNTED_KIND = "cash_count"
 
 def ledger_key(collection_id: int) -> str:
     """The count's idempotency key in the ledger: one count per collection, ever."""
-    return f"cash_count:{collection_id}"
+    return f"{COUNTED_KIND}:{collection_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +83,8 @@ class AlreadyCounted(Refused):
         self.collection = collection
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
+    # JSON's true is an int to Python; a count of True pieces is a malformed entry.
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -130,7 +130,7 @@ def parse_collected(body: Mapping[str, Any], currency: str) -> Collected:
     device, period = body.get("device"), body.get("period")
     if not isinstance(device, str) or not DEVICE.fullmatch(device):
         raise bad("names its device (bill_acceptor, coin_acceptor, ...)")
-    if isinstance(period, bool) or not isinstance(period, int) or not 1 <= period <= MAX_PERIOD:
+    if not _is_int(period) or not 1 <= period <= MAX_PERIOD:
         raise bad(f"carries its period, a whole number from 1, not {period!r}")
     counts = _counts(body.get("counts"), code="malformed_entry")
     total, expected = body.get("total"), sum(d * n for d, n in counts.items())
@@ -157,7 +157,7 @@ def parse_count(*, counts: object | None = None, total: object | None = None) ->
     if counts is not None:
         per = _counts(counts, code="invalid_count")
         return Count(per, sum(d * n for d, n in per.items()))
-    if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= MAX_AMOUNT:
+    if not _is_int(total) or not 0 <= total <= MAX_AMOUNT:
         raise InvalidRequest(
             f"the counted total is a whole number of minor units from 0 to {MAX_AMOUNT}, "
             f"not {total!r}",
@@ -321,7 +321,7 @@ def count_collection(
 
     moves = (
         (cash_box_code(row.terminal_id), "cash_box", expected),
-        (BANK_CODE, "clearing", -counted),
+        (BANK_CLEARING_CODE, "clearing", -counted),
         (CASH_VARIANCE_CODE, "variance", counted - expected),
     )
     legs = [

@@ -31,9 +31,7 @@ from central.ledger.posting import Leg, post
 from central.payments.reconcile import reconcile
 from central.payments.tables import provider_settlement_lines, provider_settlements
 from domain.settlement_file import SettlementFile
-from domain.wallets import clearing_code
-
-BANK = "bank"
+from domain.wallets import BANK_CLEARING_CODE, clearing_code
 
 
 def fee_account_code(provider: str) -> str:
@@ -104,7 +102,7 @@ def post_settlement(
         ).transaction_id
 
     fees = acc.system_account(conn, fee_account_code(provider), kind="expense", currency=currency)
-    bank = acc.system_account(conn, clearing_code(BANK), kind="clearing", currency=currency)
+    bank = acc.system_account(conn, BANK_CLEARING_CODE, kind="clearing", currency=currency)
     row = {
         "settlement_id": file.settlement_id,
         "provider": provider,

@@ -9,13 +9,12 @@ from kiosk.window import prepare_environment
 prepare_environment(offscreen=True)
 
 from kivy.core.window import Window  # noqa: E402
-from kivy.tests.common import UnitTestTouch  # noqa: E402
 from kivy.uix.label import Label  # noqa: E402
 from kivy.uix.widget import Widget  # noqa: E402
 
-from kiosk.window import open_window, pump  # noqa: E402
+from kiosk.window import open_window, pump, tap  # noqa: E402
 
-__all__ = ["Window", "open_window", "pump"]
+__all__ = ["Window", "open_window", "pump", "tap"]
 
 
 def walk(widget: Widget) -> Iterator[Widget]:
@@ -42,12 +41,3 @@ def find_button(root: Widget, name: str) -> Widget:
         if getattr(widget, "name", None) == name and isinstance(widget, Label) and visible(widget):
             return widget
     raise LookupError(f"no button {name!r} on screen")
-
-
-def tap(widget: Widget) -> None:
-    """A real touch (down and up) at the widget's centre, through the window."""
-    x, y = widget.to_window(*widget.center)
-    touch = UnitTestTouch(x, y)
-    touch.touch_down()
-    touch.touch_up()
-    pump(2)
