@@ -882,7 +882,7 @@ class KioskApp(App):  # type: ignore[misc]
                 if key == "OK":
                     popup.dismiss()
                     self.controller.submit("technician", pin="".join(entered))
-                elif key == "⌫":
+                elif key == "delete":
                     if entered:
                         entered.pop()
                 else:
@@ -891,8 +891,14 @@ class KioskApp(App):  # type: ignore[misc]
 
             return act
 
-        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"):
-            grid.add_widget(Touch(key, press(key), name=f"pin:{key}", primary=key == "OK"))
+        # A word, not a symbol, on the delete key: the kiosk's font has no glyph for
+        # an erase symbol (it drew a box), and a word reads in every language.
+        keys = [(d, d) for d in "123456789"]
+        keys += [("delete", tr(self.language, "Delete")), ("0", "0"), ("OK", "OK")]
+        for key, label in keys:
+            grid.add_widget(
+                Touch(label, press(key), name=f"pin:{key}", primary=key == "OK", size=24)
+            )
         box = BoxLayout(orientation="vertical", spacing=PAD)
         box.add_widget(shown)
         box.add_widget(grid)

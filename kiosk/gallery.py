@@ -213,6 +213,9 @@ def gallery_controller() -> KioskController:
     )
 
 
+PIN_PAD = "pin-pad"  # a popup over a screen, not a view of its own
+
+
 def render(directory: Path, *, names: list[str] | None = None) -> list[Path]:
     """Every gallery view x language x orientation as PNGs; returns the paths.
 
@@ -240,6 +243,13 @@ def render(directory: Path, *, names: list[str] | None = None) -> list[Path]:
                     pump(3)
                     path = directory / f"{name}-{language}-{orientation}.png"
                     saved.append(screenshot(path))
+                if not names or PIN_PAD in names:  # technician mode's PIN, over idle
+                    app.show(replace(GALLERY["idle"], language=language))
+                    pad = app.open_pin_pad()
+                    pump(seconds=0.3)  # the popup's opening animation
+                    saved.append(screenshot(directory / f"{PIN_PAD}-{language}-{orientation}.png"))
+                    pad.dismiss()
+                    pump(seconds=0.3)
     finally:
         Window.remove_widget(root)
         app.controller.journal.close()
