@@ -38,12 +38,24 @@ def reader_name_for_port(port: int) -> str:
     return f"Virtual PCD 00 {port - VPCD_PORT:02d}"
 
 
+def _ack_now(sock: socket.socket) -> None:
+    # vpcd writes each message as two send() calls (the length, then the payload)
+    # on a socket with Nagle's algorithm on: the payload waits until the length is
+    # acknowledged, and Linux delays that ACK by 40 ms. A card in a real reader's
+    # field answers in about 10 ms per APDU, so the card acknowledges at once.
+    # TCP_QUICKACK is Linux's and does not stick: it is set again after each read.
+    if hasattr(socket, "TCP_QUICKACK"):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+
+
 def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
     buf = b""
     while len(buf) < size:
         chunk = sock.recv(size - len(buf))
         if not chunk:
             return None
+        _ack_now(sock)
         buf += chunk
     return buf
 
