@@ -18,6 +18,7 @@ import numpy as np
 
 from lpr import sessions
 from lpr.detect import TextLine, detect_lines
+from lpr.plate_look import BAND_SHARE, blue_share, top_band
 from lpr.recognise import AlphabetIndex, LineRead, crop_line, recognise
 from lpr.regions import Region, fit, get_region
 from lpr.types import Box, Reading
@@ -86,6 +87,21 @@ def as_bgr(frame: np.ndarray) -> np.ndarray:
 def _plate_like(line: TextLine) -> bool:
     w, h = line.size
     return h >= MIN_TEXT_HEIGHT and 1.2 <= w / h <= 14.0
+
+
+def _band_text(line: TextLine, crop: np.ndarray, lines: list[TextLine]) -> bool:
+    """Whether ``line`` is the country's name on a band across the top of a plate
+    (Mercosur's white "BRASIL" on blue), not a registration: white on blue, with a
+    taller line of characters right below it on the same plate. A Chinese plate is
+    blue all over, but nothing taller sits under its one line."""
+    if blue_share(crop) < BAND_SHARE:
+        return False
+    (x, y), (w, h) = line.centre, line.size
+    for other in lines:
+        (ox, oy), (ow, oh) = other.centre, other.size
+        if oh >= 1.4 * h and 0 < oy - y < 2.0 * oh and abs(ox - x) < 0.5 * max(w, ow):
+            return True
+    return False
 
 
 def _stacked(top: TextLine, bottom: TextLine) -> bool:
@@ -269,7 +285,10 @@ class PlateReader:
         lines = [ln for ln in found_lines if _plate_like(ln)]
         lines.sort(key=lambda ln: ln.score * ln.size[0] * ln.size[1], reverse=True)
         lines = lines[:MAX_LINES]
-        crops = [trim_band(crop_line(frame, ln.corners())) for ln in lines]
+        raw = [crop_line(frame, ln.corners()) for ln in lines]
+        kept = [i for i, ln in enumerate(lines) if not _band_text(ln, raw[i], lines)]
+        lines, raw = [lines[i] for i in kept], [raw[i] for i in kept]
+        crops = [trim_band(crop) for crop in raw]
         wide = [trim_band(crop_line(frame, ln.widened(WIDEN).corners())) for ln in lines]
         both = recognise(self._sessions.recogniser, self._index, crops + wide)
         reads = both[: len(lines)]
@@ -283,7 +302,9 @@ class PlateReader:
                     joined = LineRead(reads[i].positions + reads[j].positions)
                     box = _union(top.box(), bottom.box())
                     # The rows of a two-line plate must fit a format whole.
-                    reading = self._to_reading(joined, box, allow_drop=False)
+                    reading = self._to_reading(
+                        joined, box, allow_drop=False, top_band=top_band(frame, top)
+                    )
                     if reading is not None:
                         found.append(reading)
                         in_pairs.update((i, j))
@@ -292,8 +313,9 @@ class PlateReader:
         for i, (line, read) in enumerate(zip(lines, reads, strict=True)):
             if i in in_pairs:
                 continue
-            narrow = self._to_reading(read, line.box())
-            wider = self._to_reading(wide_reads[i], line.widened(WIDEN).box())
+            band = top_band(frame, line)
+            narrow = self._to_reading(read, line.box(), top_band=band)
+            wider = self._to_reading(wide_reads[i], line.widened(WIDEN).box(), top_band=band)
             reading = self._narrow_or_wide(narrow, wider, crops[i], wide[i])
             if reading is not None and (i in half_rows or _rows_in_one(line, reading)):
                 # Maybe one row of a two-line plate whose other row was misread, or
@@ -326,10 +348,17 @@ class PlateReader:
     def _catch_all(self, reading: Reading) -> bool:
         return reading.format_name in self._catch_alls
 
-    def _to_reading(self, read: LineRead, box: Box, *, allow_drop: bool = True) -> Reading | None:
+    def _to_reading(
+        self,
+        read: LineRead,
+        box: Box,
+        *,
+        allow_drop: bool = True,
+        top_band: bool | None = None,
+    ) -> Reading | None:
         if len(read.positions) < 4:
             return None
-        fitted = fit(read.positions, self.region, allow_drop=allow_drop)
+        fitted = fit(read.positions, self.region, allow_drop=allow_drop, top_band=top_band)
         if fitted is None:
             return None
         return Reading(

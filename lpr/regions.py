@@ -132,6 +132,11 @@ class PlateFormat:
     # format fits, and needs a letter and a digit, so words ("TEXAS") and burnt-in
     # timestamps are not taken for plates.
     catch_all: bool = False
+    # Whether plates of this format carry a coloured band across their top
+    # (Mercosur's blue band); None where the format does not say. A band seen, or
+    # clearly missing, rules out the formats that say otherwise as rivals at a
+    # place the glyph alone cannot settle (``lpr.plate_look``).
+    top_band: bool | None = None
     patterns: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -197,8 +202,8 @@ def _br() -> Region:
     return Region(
         "br",
         (
-            PlateFormat("Brazil ABC1234", "LLLNNNN"),
-            PlateFormat("Mercosur ABC1D23", "LLLNLNN"),
+            PlateFormat("Brazil ABC1234", "LLLNNNN", top_band=False),
+            PlateFormat("Mercosur ABC1D23", "LLLNLNN", top_band=True),
         ),
     )
 
@@ -318,8 +323,17 @@ def _product(values: Iterable[float]) -> float:
     return out
 
 
-def fit(positions: Sequence[Position], region: Region, *, allow_drop: bool = True) -> Fit | None:
-    """The best format reading of ``positions`` (one score map per character), or None."""
+def fit(
+    positions: Sequence[Position],
+    region: Region,
+    *,
+    allow_drop: bool = True,
+    top_band: bool | None = None,
+) -> Fit | None:
+    """The best format reading of ``positions`` (one score map per character), or None.
+
+    ``top_band`` is what the plate shows above its characters (``lpr.plate_look``):
+    it only settles places held between formats, never changes the text read."""
     fits = _fit_all(positions, region, 1.0)
     if not fits and allow_drop and len(positions) >= 5:
         # Only a read that fits no format as it stands may lose one character.
@@ -343,7 +357,9 @@ def fit(positions: Sequence[Position], region: Region, *, allow_drop: bool = Tru
     total = sum(f.score for f in pool)
     share = best.score / total if total > 0 else 0.0
     seq = [p for j, p in enumerate(positions) if j != best.dropped]
-    margins = glyph_margins(seq, best.text, region, catch_all=best.catch_all)
+    margins = glyph_margins(
+        seq, best.text, region, catch_all=best.catch_all, top_band=top_band, read_as=best
+    )
     held = tuple(sorted(i for i, m in margins.items() if m < MIN_GLYPH_MARGIN))
     confs = tuple(min(c, HELD_CONFIDENCE) if i in held else c for i, c in enumerate(best.char_conf))
     return replace(
@@ -353,6 +369,12 @@ def fit(positions: Sequence[Position], region: Region, *, allow_drop: bool = Tru
         held=held,
         margin=min(margins.values(), default=float("inf")),
     )
+
+
+def _looks_like(region: Region, read_as: Fit, top_band: bool) -> bool:
+    """Whether the format the text was read as says its plates look as this one does."""
+    fmt = next((f for f in region.formats if f.name == read_as.format_name), None)
+    return fmt is not None and fmt.top_band == top_band
 
 
 def twins(ch: str) -> set[str]:
@@ -370,7 +392,13 @@ def _matches(text: str, pattern: str) -> bool:
 
 
 def glyph_margins(
-    positions: Sequence[Position], text: str, region: Region, *, catch_all: bool = False
+    positions: Sequence[Position],
+    text: str,
+    region: Region,
+    *,
+    catch_all: bool = False,
+    top_band: bool | None = None,
+    read_as: Fit | None = None,
 ) -> dict[int, float]:
     """Per place where another format of the region reads a look-alike instead (and
     does not allow the character read there): the glyph's evidence for the character
@@ -381,6 +409,9 @@ def glyph_margins(
     is taken at the lowest score it did rank, so the margin is never overstated.
     """
     formats = [f for f in region.formats if catch_all or not f.catch_all]
+    if top_band is not None and read_as is not None and _looks_like(region, read_as, top_band):
+        # The plate looks like the format read: formats that look otherwise are no rivals.
+        formats = [f for f in formats if f.top_band is None or f.top_band == top_band]
     patterns = [p for f in formats for p in f.patterns if len(p) == len(text)]
     margins: dict[int, float] = {}
     for i, ch in enumerate(text):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -64,6 +65,7 @@ class Style:
     band: str = ""  # the country code of a blue EU band on the left ("D", "NL"); none if empty
     header: str = ""  # small text above the registration: a US state's name
     footer: str = ""  # small text below it: a slogan, a dealer's name
+    top_band: str = ""  # the country on a blue band across the top (Mercosur); none if empty
 
 
 def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -96,7 +98,11 @@ def render_plate(text: str, style: Style) -> np.ndarray:
     band_w = int(size * 0.7) if style.band else 0
     line_h = int(size * 1.25)
     small_h = size * 2 // 5
+    # Mercosur: a band about half a character deep, the characters 0.3 below it.
+    top_band_h = size // 2 if style.top_band else 0
     top = pad_y + (small_h + pad_y // 2 if style.header else 0)
+    if style.top_band:
+        top = top_band_h + int(size * 0.3)
     w = max(widths) + 2 * pad_x + band_w
     h = top + line_h * len(lines) + pad_y + (small_h + pad_y // 2 if style.footer else 0)
     img = Image.new("RGB", (w, h), bg[::-1])
@@ -109,6 +115,11 @@ def render_plate(text: str, style: Style) -> np.ndarray:
         fx = (w - int(small_font.getlength(style.footer))) // 2
         fy = top + line_h * len(lines)
         draw.text((fx, fy), style.footer, font=small_font, fill=(20, 20, 120))
+    if style.top_band:
+        draw.rectangle((0, 0, w, top_band_h), fill=(0, 51, 153))
+        name_font = _font(latin, top_band_h * 2 // 3)
+        nx = (w - int(name_font.getlength(style.top_band))) // 2
+        draw.text((nx, top_band_h // 8), style.top_band, font=name_font, fill=(255, 255, 255))
     if style.band:
         draw.rectangle((0, 0, band_w, h), fill=(0, 51, 153))
         small = _font(latin, size // 2 if len(style.band) < 2 else size // 3)
@@ -230,6 +241,25 @@ REGION_LOOKS: dict[str, tuple[str, ...]] = {
 }
 
 
+MERCOSUR = re.compile(r"[A-Z]{3}[0-9][A-Z][0-9]{2}")
+
+
+OLD_BR = re.compile(r"[A-Z]{3}[0-9]{4}")
+BR_CITIES = ("SP-SAO PAULO", "RJ-RIO DE JANEIRO", "BA-SALVADOR", "MG-BELO HORIZONTE", "DF-BRASILIA")
+
+
+def looks_of(region: str, text: str, style: Style) -> Style:
+    """The style a format dictates: a Brazilian plate in the Mercosur format is white
+    with the blue BRASIL band across its top; the plate before it has its city's
+    name on a strip above the registration (picked from the text, so the random
+    draws of every other sample stay the same)."""
+    if region == "br" and MERCOSUR.fullmatch(text):
+        return replace(style, colours="white", top_band="BRASIL")
+    if region == "br" and OLD_BR.fullmatch(text) and not style.header:
+        return replace(style, header=BR_CITIES[sum(map(ord, text)) % len(BR_CITIES)])
+    return style
+
+
 def sample(
     region: str,
     rng: random.Random,
@@ -249,6 +279,7 @@ def sample(
         header=rng.choice(US_STATES) if region == "us" and rng.random() < 0.6 else "",
         footer=rng.choice(US_SLOGANS) if region == "us" and rng.random() < 0.4 else "",
     )
+    style = looks_of(region, text, style)
     width = rng.randint(160, 260) if not two_line else rng.randint(130, 170)
     return compose(
         render_plate(text, style), text, rng=rng, size=size, plate_width=width, faults=faults
@@ -318,7 +349,7 @@ def vehicle_frames(
         colours=rng.choice(REGION_LOOKS.get(region, ("white",))),
         font=rng.choice(fonts) if fonts else None,
     )
-    plate = render_plate(text, style)
+    plate = render_plate(text, looks_of(region, text, style))
     step = 120 // max(1, frames - 1)
     return [
         compose(plate, text, rng=rng, size=size, plate_width=140 + i * step, faults=faults)

@@ -305,3 +305,18 @@ def test_reads_that_may_be_part_of_a_longer_plate() -> None:
     assert eu.could_be_part(row)
     # Every Brazilian format has seven characters: a full read has no room to grow.
     assert not br.could_be_part(whole)
+
+
+@pytest.mark.parametrize("region", ["br", "any"])
+def test_the_country_name_on_a_mercosur_band_is_no_registration(region: str) -> None:
+    # "BRASIL" on the blue band can read as BRASI1, a plate of another format (seed
+    # 9's last frame did, before band text was set aside): it is never reported as
+    # a plate, and the registration under it is read.
+    reader = PlateReader(ReaderSettings(region=region))
+    for seed in (7, 8, 9):
+        rng = random.Random(seed)
+        render.random_plate("br", rng)  # the draws as the camera feed makes them
+        for sample in render.vehicle_frames("MUB1R15", "br", rng, size=(960, 540)):
+            texts = [r.text for r in reader.read(sample.frame)]
+            assert not [t for t in texts if t.startswith("BRAS")], texts
+            assert "MUB1R15" in texts

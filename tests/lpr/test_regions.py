@@ -168,6 +168,39 @@ def test_a_look_alike_where_two_formats_disagree_is_held_unless_the_glyph_decide
     assert min(sure.char_conf) > 0.99
 
 
+def test_the_plates_look_settles_a_held_place_only_when_it_agrees_with_the_read() -> None:
+    br = get_region("br")
+    unsure = _scores("PFP9095", 4, {"0": 0.9998, "O": 0.0002})
+    # No blue band over an old-format read: Mercosur is no rival, nothing is held.
+    old = fit(unsure, br, top_band=False)
+    assert old is not None
+    assert (old.text, old.held) == ("PFP9095", ())
+    assert min(old.char_conf) > 0.99
+    # A blue band over it: the plate looks like Mercosur, the read does not. The
+    # text is never changed by the look, and the place stays held.
+    banded = fit(unsure, br, top_band=True)
+    assert banded is not None
+    assert (banded.text, banded.held) == ("PFP9095", (4,))
+    assert min(banded.char_conf) <= HELD_CONFIDENCE
+    # A grey frame (no evidence) holds it as before.
+    grey = fit(unsure, br, top_band=None)
+    assert grey is not None
+    assert grey.held == (4,)
+    # A Mercosur read under its band is settled the same way.
+    merc = fit(_scores("PFP9O95", 4, {"O": 0.9998, "0": 0.0002}), br, top_band=True)
+    assert merc is not None
+    assert (merc.text, merc.held) == ("PFP9O95", ())
+
+
+def test_formats_that_do_not_say_how_they_look_stay_rivals() -> None:
+    # With no region configured a Greek or Hungarian ABC1234 reads like the old
+    # Brazilian plate and says nothing of a band: the missing band settles nothing.
+    fitted = fit(_scores("PFP9095", 4, {"0": 0.9998, "O": 0.0002}), get_region("any"),
+                 top_band=False)  # fmt: skip
+    assert fitted is not None
+    assert fitted.held == (4,)
+
+
 def test_places_where_the_formats_agree_are_never_held() -> None:
     # The first three places are letters in both Brazilian formats, the last two
     # digits: an unsure O there is the format's to settle, not the glyph's.
