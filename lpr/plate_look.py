@@ -37,6 +37,15 @@ MIN_VALUE = 40
 # no blue at all, so a band half in shadow is never taken for its absence.
 BAND_SHARE = 0.35
 NO_BAND_SHARE = 0.03
+# The band taken into the line's box: rows of its top quarter at least half blue,
+# at least this many of them and this share of the line's height (the band is
+# about half a character deep; a blue car's paint at the very edge is a row or two).
+BAND_ROW_SHARE = 0.5
+BAND_MIN_ROWS = 3
+BAND_ROWS_OF_HEIGHT = 0.06
+# The plate's field is grey or white: most of the strip above the characters is
+# below this saturation (0-255) on an old plate; a car's coloured paint is above.
+FIELD_SATURATION = 60
 # A frame is in colour when this share of its pixels is clearly saturated (an
 # infrared or monochrome camera stays below it).
 COLOUR_SHARE = 0.02
@@ -55,12 +64,17 @@ def strip_above(line: TextLine) -> TextLine:
     return TextLine((cx + nx * offset, cy + ny * offset), (w, STRIP_HEIGHT * h), line.angle, 0.0)
 
 
-def blue_share(crop: np.ndarray) -> float:
+def _blue(crop: np.ndarray) -> np.ndarray:
+    """Per pixel, whether it is the band's blue."""
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
     hue, sat, val = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
-    blue = (hue >= BLUE_HUE[0]) & (hue <= BLUE_HUE[1])
+    blue: np.ndarray = (hue >= BLUE_HUE[0]) & (hue <= BLUE_HUE[1])
     blue &= (sat >= MIN_SATURATION) & (val >= MIN_VALUE)
-    return float(blue.mean())
+    return blue
+
+
+def blue_share(crop: np.ndarray) -> float:
+    return float(_blue(crop).mean())
 
 
 def in_colour(frame: np.ndarray) -> bool:
@@ -72,10 +86,28 @@ def in_colour(frame: np.ndarray) -> bool:
     return float((sat >= COLOUR_SATURATION).mean()) >= COLOUR_SHARE
 
 
+def _band_inside(crop: np.ndarray) -> bool:
+    """Whether the line's own box starts with rows of the band: the detector can take
+    the band in with the characters when it runs close above them."""
+    rows = _blue(crop[: max(1, crop.shape[0] // 4)])
+    banded = int((rows.mean(axis=1) >= BAND_ROW_SHARE).sum())
+    return banded >= max(BAND_MIN_ROWS, round(BAND_ROWS_OF_HEIGHT * int(crop.shape[0])))
+
+
+def _plate_field(strip: np.ndarray) -> bool:
+    """Whether the strip is the plate's own unsaturated field (grey, white): the old
+    plate's city strip, not the car's paint above a plate whose band the line's box
+    took in."""
+    sat = cv2.cvtColor(strip, cv2.COLOR_BGR2HSV)[:, :, 1]
+    # The median, as the city's name on the strip may be printed in colour.
+    return float(np.median(sat)) < FIELD_SATURATION
+
+
 def top_band(frame: np.ndarray, line: TextLine) -> bool | None:
     """True when a blue band runs across the top of the plate whose characters are
-    ``line``, False when the frame is in colour and there is clearly none, None when
-    the frame cannot tell (grey, the strip off the frame, a share in between)."""
+    ``line``, False when the frame is in colour and there is clearly none (the plate's
+    plain field above the characters), None when the frame cannot tell (grey, the
+    strip off the frame or on coloured paint, a share in between)."""
     strip = strip_above(line)
     fh, fw = frame.shape[:2]
     corners = strip.corners()
@@ -83,9 +115,12 @@ def top_band(frame: np.ndarray, line: TextLine) -> bool | None:
         return None
     if not in_colour(frame):
         return None
-    share = blue_share(crop_line(frame, corners))
+    if _band_inside(crop_line(frame, line.corners())):
+        return True
+    above = crop_line(frame, corners)
+    share = blue_share(above)
     if share >= BAND_SHARE:
         return True
-    if share <= NO_BAND_SHARE:
+    if share <= NO_BAND_SHARE and _plate_field(above):
         return False
     return None

@@ -45,6 +45,10 @@ WIDEN = 0.35
 # be taken for a coloured band rather than more plate.
 BAND_SATURATION = 50.0
 MIN_TEXT_HEIGHT = 8.0
+# A line over one at least this much taller is the plate's header (a state's or a
+# city's name, Mercosur's country) when it reads more than ``MAX_PREFIX`` characters.
+HEADER_HEIGHT = 1.4
+MAX_PREFIX = 3
 # The confidence kept by a reading of a line stacked on a line of the same height
 # when the two do not read as one two-line plate.
 HALF_ROW_FACTOR = 0.5
@@ -89,19 +93,25 @@ def _plate_like(line: TextLine) -> bool:
     return h >= MIN_TEXT_HEIGHT and 1.2 <= w / h <= 14.0
 
 
-def _band_text(line: TextLine, crop: np.ndarray, lines: list[TextLine]) -> bool:
-    """Whether ``line`` is the country's name on a band across the top of a plate
-    (Mercosur's white "BRASIL" on blue), not a registration: white on blue, with a
-    taller line of characters right below it on the same plate. A Chinese plate is
-    blue all over, but nothing taller sits under its one line."""
-    if blue_share(crop) < BAND_SHARE:
-        return False
+def _header(line: TextLine, lines: list[TextLine]) -> bool:
+    """Whether a taller line of characters sits right below ``line`` on the same plate:
+    ``line`` is then a header (a US state's name, an old Brazilian plate's city, the
+    country on Mercosur's band), not the registration. The rows of a two-line plate
+    share a height, and a Chinese two-line plate's smaller top row reads with its
+    bottom row as one plate before this is asked."""
     (x, y), (w, h) = line.centre, line.size
     for other in lines:
         (ox, oy), (ow, oh) = other.centre, other.size
-        if oh >= 1.4 * h and 0 < oy - y < 2.0 * oh and abs(ox - x) < 0.5 * max(w, ow):
+        if oh >= HEADER_HEIGHT * h and 0 < oy - y < 2.0 * oh and abs(ox - x) < 0.5 * max(w, ow):
             return True
     return False
+
+
+def _band_text(line: TextLine, crop: np.ndarray, lines: list[TextLine]) -> bool:
+    """Whether ``line`` is the country's name on a band across the top of a plate
+    (Mercosur's white "BRASIL" on blue), not a registration: white on blue, a header.
+    A Chinese plate is blue all over, but nothing taller sits under its one line."""
+    return blue_share(crop) >= BAND_SHARE and _header(line, lines)
 
 
 def _stacked(top: TextLine, bottom: TextLine) -> bool:
@@ -113,6 +123,13 @@ def _stacked(top: TextLine, bottom: TextLine) -> bool:
     if not 0.4 < th / bh < 2.5:
         return False
     return abs(tx - bx) < 0.3 * max(tw, bw) and 0.3 < tw / bw < 3.0
+
+
+def _header_row(top: TextLine, bottom: TextLine, read: LineRead) -> bool:
+    """Whether a smaller line over a row of characters is a header (a state's name)
+    rather than a plate's first row: a smaller top row holds only the plate's prefix
+    (a Chinese province and authority letter, a number or two), never a word."""
+    return bottom.size[1] >= HEADER_HEIGHT * top.size[1] and len(read.positions) > MAX_PREFIX
 
 
 def _blue_columns(crop: np.ndarray) -> np.ndarray:
@@ -215,8 +232,11 @@ class PlateReader:
         for unsure in readings[:ZOOM_MAX]:
             readings = _dedupe(readings + self._zoom(frame, unsure.box))
         if self._confident(readings):
-            return readings
-        return _dedupe(readings + self._pass(frame, self.settings.fine_budget))
+            return self._confirm_parts(frame, readings)
+        readings = _dedupe(readings + self._pass(frame, self.settings.fine_budget))
+        if self._confident(readings):
+            return self._confirm_parts(frame, readings)
+        return readings
 
     def _confident(self, readings: list[Reading]) -> bool:
         return any(r.actionable(self.settings.act_threshold) for r in readings)
@@ -298,7 +318,7 @@ class PlateReader:
         half_rows: set[int] = set()
         for i, top in enumerate(lines):
             for j, bottom in enumerate(lines):
-                if i != j and _stacked(top, bottom):
+                if i != j and _stacked(top, bottom) and not _header_row(top, bottom, reads[i]):
                     joined = LineRead(reads[i].positions + reads[j].positions)
                     box = _union(top.box(), bottom.box())
                     # The rows of a two-line plate must fit a format whole.
@@ -317,9 +337,12 @@ class PlateReader:
             narrow = self._to_reading(read, line.box(), top_band=band)
             wider = self._to_reading(wide_reads[i], line.widened(WIDEN).box(), top_band=band)
             reading = self._narrow_or_wide(narrow, wider, crops[i], wide[i])
-            if reading is not None and (i in half_rows or _rows_in_one(line, reading)):
+            if reading is not None and (
+                i in half_rows or _rows_in_one(line, reading) or _header(line, lines)
+            ):
                 # Maybe one row of a two-line plate whose other row was misread, or
-                # not seen: never enough to act on by itself.
+                # not seen, or a header that fits a format by look-alikes ("Florida"
+                # as FLORI04): never enough to act on by itself.
                 reading = replace(reading, confidence=reading.confidence * HALF_ROW_FACTOR)
             if reading is not None:
                 found.append(reading)

@@ -129,8 +129,8 @@ class PlateFormat:
     prior: float = 1.0
     max_len: int = 8
     # A catch-all stands for the formats not listed: it is tried only when no listed
-    # format fits, and needs a letter and a digit, so words ("TEXAS") and burnt-in
-    # timestamps are not taken for plates.
+    # format fits. Every fit needs a letter and a digit the recogniser saw as such
+    # (``_seen_both``), so words ("TEXAS") and burnt-in timestamps are not plates.
     catch_all: bool = False
     # Whether plates of this format carry a coloured band across their top
     # (Mercosur's blue band); None where the format does not say. A band seen, or
@@ -299,21 +299,33 @@ def _best_in_class(dist: Position, allowed: str) -> tuple[str, float, bool, bool
 
 def _fit_pattern(
     positions: Sequence[Position], pattern: str
-) -> tuple[str, list[float], list[int], int]:
+) -> tuple[str, list[float], list[int], list[int]]:
+    """The text ``pattern`` makes of the read, its confidences, the places changed and
+    the places changed by the look-alike table alone."""
     chars: list[str] = []
     confs: list[float] = []
     corrected: list[int] = []
-    table_swaps = 0
+    from_table: list[int] = []
     for i, (dist, cls) in enumerate(zip(positions, pattern, strict=True)):
-        ch, p, changed, from_table = _best_in_class(dist, CLASSES[cls])
+        ch, p, changed, by_table = _best_in_class(dist, CLASSES[cls])
         if not ch:
-            return "", [], [], 0
+            return "", [], [], []
         chars.append(ch)
         confs.append(p)
         if changed:
             corrected.append(i)
-        table_swaps += from_table
-    return "".join(chars), confs, corrected, table_swaps
+        if by_table:
+            from_table.append(i)
+    return "".join(chars), confs, corrected, from_table
+
+
+def _seen_both(text: str, from_table: Sequence[int]) -> bool:
+    """Whether the recogniser itself saw a digit and a letter (or province character)
+    of the text. A word whose only digits come from the look-alike table ("SAND" as
+    SAN0, "Florida" as FLORI04, a car's badge) is not a plate, however well it reads:
+    every plate format has both."""
+    seen = [ch for i, ch in enumerate(text) if i not in from_table]
+    return any(ch.isdigit() for ch in seen) and any(ch.isalpha() for ch in seen)
 
 
 def _product(values: Iterable[float]) -> float:
@@ -409,23 +421,34 @@ def glyph_margins(
     is taken at the lowest score it did rank, so the margin is never overstated.
     """
     formats = [f for f in region.formats if catch_all or not f.catch_all]
-    if top_band is not None and read_as is not None and _looks_like(region, read_as, top_band):
-        # The plate looks like the format read: formats that look otherwise are no rivals.
-        formats = [f for f in formats if f.top_band is None or f.top_band == top_band]
-    patterns = [p for f in formats for p in f.patterns if len(p) == len(text)]
+    looks_right: set[str] = set()
+    if top_band is not None and read_as is not None:
+        if _looks_like(region, read_as, top_band):
+            # The plate looks like the format read: formats that look otherwise are
+            # no rivals.
+            formats = [f for f in formats if f.top_band is None or f.top_band == top_band]
+        else:
+            # The plate looks like another format (a Mercosur band over a read of the
+            # old plate's digits): where that format reads a look-alike, the glyph
+            # has the look against it, and the place is held however sure it is.
+            looks_right = {f.name for f in formats if f.top_band == top_band}
+    patterns = [(f.name, p) for f in formats for p in f.patterns if len(p) == len(text)]
     margins: dict[int, float] = {}
     for i, ch in enumerate(text):
         for twin in twins(ch):
             alt = text[:i] + twin + text[i + 1 :]
             # A format that allows both characters there (a catch-all, China's
             # letter-or-digit places) does not disagree: it leaves the read alone.
-            if not any(_matches(alt, p) and ch not in CLASSES[p[i]] for p in patterns):
+            rivals = {n for n, p in patterns if _matches(alt, p) and ch not in CLASSES[p[i]]}
+            if not rivals:
                 continue
             dist = positions[i] if i < len(positions) else {}
             floor = min(dist.values(), default=0.0)
             p_read = dist.get(ch, 0.0)
             p_twin = dist.get(twin, floor)
             margin = math.log(max(p_read, 1e-12) / max(p_twin, 1e-12))
+            if rivals & looks_right:
+                margin = min(margin, 0.0)
             margins[i] = min(margins.get(i, math.inf), margin)
     return margins
 
@@ -445,13 +468,12 @@ def _fit_all(
         for pattern in fmt.patterns:
             if len(pattern) != len(positions):
                 continue
-            text, confs, corrected, swaps = _fit_pattern(positions, pattern)
+            text, confs, corrected, from_table = _fit_pattern(positions, pattern)
             if not text or len(corrected) > max_changes:
                 continue
-            if fmt.catch_all and not (
-                any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
-            ):
+            if not _seen_both(text, from_table):
                 continue
+            swaps = len(from_table)
             score = _product(confs) * fmt.prior * penalty * SWAP_PENALTY**swaps
             candidate = Fit(
                 text, tuple(confs), fmt.name, score, tuple(corrected), 1.0, swaps, fmt.catch_all

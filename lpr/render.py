@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from lpr.regions import CLASSES, get_region
+from lpr.regions import CLASSES, CN_LETTERS, DIGITS, get_region
 from lpr.types import Box
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
@@ -53,7 +53,17 @@ def random_plate(region: str, rng: random.Random) -> str:
     """A text that fits one of the region's specific formats (catch-alls are skipped)."""
     formats = [f for f in get_region(region).formats if f.prior >= 0.8]
     pattern = rng.choice(rng.choice(formats).patterns)
-    return "".join(rng.choice(CLASSES[cls]) for cls in pattern)
+    # A mainland Chinese serial is digits with at most two letters among them
+    # (GA 36): never letters alone, which the letter-or-digit class would allow.
+    either = [i for i, cls in enumerate(pattern) if cls == "D"]
+    letters = set(rng.sample(either, rng.randint(0, 2))) if either else set()
+
+    def alphabet(i: int, cls: str) -> str:
+        if cls != "D":
+            return CLASSES[cls]
+        return CN_LETTERS if i in letters else DIGITS
+
+    return "".join(rng.choice(alphabet(i, cls)) for i, cls in enumerate(pattern))
 
 
 @dataclass(frozen=True)

@@ -68,3 +68,31 @@ def test_the_strip_is_above_the_characters_whichever_way_the_line_turns() -> Non
         strip = strip_above(line)
         assert strip.centre[1] < line.centre[1]
         assert strip.size == (200.0, pytest.approx(12.0))
+
+
+def test_a_band_the_line_box_took_in_is_seen() -> None:
+    # The detector can take Mercosur's band in with the characters when it runs
+    # close above them: the strip above the box is then the car's paint.
+    frame, line = _plate_in_frame("ABC1D23", Style(colours="white", top_band="BRASIL"))
+    purple = frame.copy()
+    purple[:150] = (150, 40, 130)  # the car above the plate, saturated, not blue
+    w, h = line.size
+    size = 60
+    band_top = 150 + size // 2 - int(size * 0.3)  # a little above the band's bottom edge
+    bottom = line.centre[1] + h / 2
+    tall = TextLine((line.centre[0], (band_top + bottom) / 2), (w, bottom - band_top), 0.0, 0.9)
+    strip = strip_above(tall)
+    assert strip.centre[1] < 150  # the strip is off the plate, on the paint
+    assert top_band(purple, tall) is True
+
+
+def test_no_band_is_only_said_of_the_plates_own_field() -> None:
+    # An old plate's line box reaching up to the plate's top edge: the strip above
+    # it is on the car's coloured paint, which shows no band but is no evidence.
+    frame, line = _plate_in_frame("ABC1234", Style(colours="grey", header="SP-SAO PAULO"))
+    purple = frame.copy()
+    purple[:150] = (150, 40, 130)
+    w, h = line.size
+    top, bottom = 152.0, line.centre[1] + h / 2
+    tall = TextLine((line.centre[0], (top + bottom) / 2), (w, bottom - top), 0.0, 0.9)
+    assert top_band(purple, tall) is None

@@ -95,6 +95,29 @@ def test_words_are_not_plates() -> None:
     assert fit_text("20191021", get_region("us")) is None
 
 
+@pytest.mark.parametrize(
+    ("word", "region"),
+    # A word whose only digit comes from the look-alike table fits the German
+    # L{2,5}N{1,4} by one swap (a car's badge, a state's name on a plate).
+    [("SAND", "any"), ("FIEL", "eu"), ("CITRO", "any"), ("FLORIDA", "any"), ("OHIO", "us")],
+)
+def test_a_word_whose_digits_come_from_the_table_is_no_plate(word: str, region: str) -> None:
+    assert fit_text(word, get_region(region)) is None
+
+
+def test_a_plate_needs_a_digit_and_a_letter_the_recogniser_saw() -> None:
+    # Swaps still restore plates where the recogniser saw some of each itself...
+    fitted = fit_text("SAN04", get_region("eu"))
+    assert fitted is not None
+    assert fitted.text == "SAN04"
+    fitted = fit_text("0PQ1234", get_region("br"))
+    assert fitted is not None
+    assert fitted.text == "OPQ1234"
+    # ...but letters alone, or digits alone, are never made a plate by the table.
+    assert fit_text("1234567", get_region("br")) is None
+    assert fit_text("OOOOOOO", get_region("br")) is None
+
+
 def test_a_rival_format_lowers_the_share() -> None:
     # "1" read at a place where the two Brazilian formats disagree, with the
     # recogniser unsure between "1" and "I": both texts are plates.
@@ -190,6 +213,28 @@ def test_the_plates_look_settles_a_held_place_only_when_it_agrees_with_the_read(
     merc = fit(_scores("PFP9O95", 4, {"O": 0.9998, "0": 0.0002}), br, top_band=True)
     assert merc is not None
     assert (merc.text, merc.held) == ("PFP9O95", ())
+
+
+def test_a_look_against_the_read_holds_the_place_however_sure_the_glyph() -> None:
+    # A Mercosur plate's O drawn like a zero, read as the old plate's digit at
+    # 10^7 to 1: the glyph alone would settle it, but the plate's blue band says
+    # Mercosur, so the place is held (the text is never changed by the look).
+    sure_zero = _scores("ELV6048", 4, {"0": 0.99999, "O": 1e-7})
+    assert fit(sure_zero, get_region("br")) is not None
+    banded = fit(sure_zero, get_region("br"), top_band=True)
+    assert banded is not None
+    assert (banded.text, banded.held) == ("ELV6048", (4,))
+    assert min(banded.char_conf) <= HELD_CONFIDENCE
+    # The same with no region configured: the read fits a format that says nothing
+    # of a band (Greek ABC1234), and Mercosur, which the band speaks for, disagrees.
+    anywhere = fit(sure_zero, get_region("any"), top_band=True)
+    assert anywhere is not None
+    assert anywhere.held == (4,)
+    # No band seen: the glyph settles it as before.
+    plain = fit(sure_zero, get_region("br"), top_band=False)
+    assert plain is not None
+    assert plain.held == ()
+    assert min(plain.char_conf) > 0.99
 
 
 def test_formats_that_do_not_say_how_they_look_stay_rivals() -> None:
