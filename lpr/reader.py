@@ -142,25 +142,44 @@ def _blue_columns(crop: np.ndarray) -> np.ndarray:
     return share
 
 
+def _band_end(share: np.ndarray) -> int:
+    """Where a blue band that starts near the crop's left end gives way to the plate's
+    field, in columns from that end; 0 where there is no band.
+
+    The band starts within the first 15% (a box may take in some background, a widened
+    one more) and ends within the first quarter. A dark column or two inside it (the
+    plate's border line drawn over the band) does not end it.
+    """
+    w = share.shape[0]
+    head = max(1, w * 3 // 20)
+    starts = np.flatnonzero(share[:head] >= 0.5)
+    if starts.size == 0:
+        return 0
+    start = int(starts[0])
+    gap = max(2, w // 60)
+    end, last = start, start
+    while end < w and end - last <= gap:
+        if share[end] >= 0.3:
+            last = end
+        end += 1
+    end = last + 1
+    if end - start < max(2, w // 30) or end > w // 4:
+        return 0
+    return end
+
+
 def trim_band(crop: np.ndarray) -> np.ndarray:
-    """The crop without a blue EU band at its left end (its country code is no part of
-    the registration); a plate blue all over (Chinese) is left whole."""
+    """The crop without a blue band at either end: the EU band on the left (its country
+    code is no part of the registration) and the band some plates carry on the right
+    (a French department's number, an Italian province or year), which would read as
+    characters added to the plate. A plate blue all over (Chinese) is left whole."""
     share = _blue_columns(crop)
     w = share.shape[0]
     if w < 8 or np.median(share) > 0.3:
         return crop
-    # The band starts near the left end (the box may hold a little background
-    # first) and gives way to the plate's field within the first quarter.
-    blue = share >= 0.5
-    start = int(np.argmax(blue[: max(1, w * 3 // 20)])) if blue[: max(1, w * 3 // 20)].any() else -1
-    if start < 0:
-        return crop
-    end = start
-    while end < w and share[end] >= 0.3:
-        end += 1
-    if end - start < max(2, w // 30) or end > w // 4:
-        return crop
-    return crop[:, end:]
+    left = _band_end(share)
+    right = _band_end(share[::-1])
+    return crop[:, left : w - right]
 
 
 def _rows_in_one(line: TextLine, reading: Reading) -> bool:
@@ -334,7 +353,10 @@ class PlateReader:
             if i in in_pairs:
                 continue
             band = top_band(frame, line)
-            narrow = self._to_reading(read, line.box(), top_band=band)
+            # A box that clips an end character's stroke changes the character
+            # rather than dropping it (the foot of an L cut off reads as a sure I):
+            # where the widened crop reads as many characters, both looks count.
+            narrow = self._to_reading(read.averaged(wide_reads[i]), line.box(), top_band=band)
             wider = self._to_reading(wide_reads[i], line.widened(WIDEN).box(), top_band=band)
             reading = self._narrow_or_wide(narrow, wider, crops[i], wide[i])
             if reading is not None and (
@@ -358,14 +380,17 @@ class PlateReader:
         """The wider crop's read where it recovers characters the narrow box clipped."""
         if wider is None or narrow is None:
             return narrow or wider
-        if not _extends(wider.text, narrow.text):
+        # Compared as read, before the formats' swaps: a clipped end can make the
+        # narrow read fit another format by a look-alike (V145KF as Portuguese
+        # VI45KF, where the wide crop read JV145KF).
+        if not _extends(wider.raw_text, narrow.raw_text):
             return narrow
         if self._catch_all(wider) and not self._catch_all(narrow):
             return narrow
         # More look-alike swaps to make the longer text fit is no recovery.
         if len(wider.corrected) > len(narrow.corrected):
             return narrow
-        added_left = wider.text.index(narrow.text) > 0
+        added_left = wider.raw_text.index(narrow.raw_text) > 0
         return narrow if _on_a_band(wide_crop, narrow_crop, added_left) else wider
 
     def _catch_all(self, reading: Reading) -> bool:

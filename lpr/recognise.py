@@ -36,6 +36,19 @@ class LineRead:
     def text(self) -> str:
         return "".join(max(p, key=lambda c: p[c]) for p in self.positions)
 
+    def averaged(self, other: LineRead) -> LineRead:
+        """Two reads of one line that disagree, position by position, as the mean of
+        their scores: where they disagree, neither is sure. Reads that agree, or of
+        different lengths (which do not align), keep ``self``."""
+        if len(other.positions) != len(self.positions) or other.text == self.text:
+            return self
+        return LineRead(
+            tuple(
+                {c: (a.get(c, 0.0) + b.get(c, 0.0)) / 2 for c in a.keys() | b.keys()}
+                for a, b in zip(self.positions, other.positions, strict=True)
+            )
+        )
+
 
 class AlphabetIndex:
     """Maps the recogniser's vocabulary onto a plate alphabet."""

@@ -76,6 +76,13 @@ class Style:
     header: str = ""  # small text above the registration: a US state's name
     footer: str = ""  # small text below it: a slogan, a dealer's name
     top_band: str = ""  # the country on a blue band across the top (Mercosur); none if empty
+    # A blue band at the right end with a region's number in it (a French
+    # department, an Italian province or year): no part of the registration.
+    right_band: str = ""
+    # Marks between characters that are no part of the registration, as (the number
+    # of characters before it, the mark): "-" a printed hyphen (France, the
+    # Netherlands), "seal" Germany's two round stickers, " " a wider gap.
+    marks: tuple[tuple[int, str], ...] = ()
 
 
 def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -96,16 +103,28 @@ def render_plate(text: str, style: Style) -> np.ndarray:
         else [text]
     )
     # Measure each line glyph by glyph, as CJK and Latin glyphs come from two fonts.
+    # A mark is a glyph of its own: a hyphen in the plate's font, or a seal or gap
+    # drawn as a blank of a seal's width.
     line_glyphs: list[list[tuple[str, ImageFont.FreeTypeFont | ImageFont.ImageFont]]] = []
     widths: list[int] = []
     gap = max(2, size // 10)
+    seal_w = size * 3 // 5
+    marks = dict(style.marks)
+    start = 0
     for line in lines:
-        glyphs = [(ch, _font(cjk if ord(ch) > 127 else latin, size)) for ch in line]
-        width = sum(int(f.getlength(ch)) + gap for ch, f in glyphs)
+        glyphs: list[tuple[str, ImageFont.FreeTypeFont | ImageFont.ImageFont]] = []
+        for k, ch in enumerate(line):
+            mark = marks.get(start + k)
+            if mark and k:
+                glyphs.append((mark, _font(latin, size)))
+            glyphs.append((ch, _font(cjk if ord(ch) > 127 else latin, size)))
+        start += len(line)
+        width = sum(_glyph_width(ch, f, seal_w) + gap for ch, f in glyphs)
         line_glyphs.append(glyphs)
         widths.append(width)
     pad_x, pad_y = size // 2, size // 3
     band_w = int(size * 0.7) if style.band else 0
+    right_w = int(size * 0.7) if style.right_band else 0
     line_h = int(size * 1.25)
     small_h = size * 2 // 5
     # Mercosur: a band about half a character deep, the characters 0.3 below it.
@@ -113,7 +132,7 @@ def render_plate(text: str, style: Style) -> np.ndarray:
     top = pad_y + (small_h + pad_y // 2 if style.header else 0)
     if style.top_band:
         top = top_band_h + int(size * 0.3)
-    w = max(widths) + 2 * pad_x + band_w
+    w = max(widths) + 2 * pad_x + band_w + right_w
     h = top + line_h * len(lines) + pad_y + (small_h + pad_y // 2 if style.footer else 0)
     img = Image.new("RGB", (w, h), bg[::-1])
     draw = ImageDraw.Draw(img)
@@ -135,14 +154,38 @@ def render_plate(text: str, style: Style) -> np.ndarray:
         small = _font(latin, size // 2 if len(style.band) < 2 else size // 3)
         bx = (band_w - int(small.getlength(style.band))) // 2
         draw.text((bx, h - pad_y - size // 2), style.band, font=small, fill=(255, 255, 255))
+    if style.right_band:
+        draw.rectangle((w - right_w, 0, w, h), fill=(0, 51, 153))
+        small = _font(latin, size // 2 if len(style.right_band) < 3 else size // 3)
+        rx = w - right_w + (right_w - int(small.getlength(style.right_band))) // 2
+        draw.text((rx, h - pad_y - size // 2), style.right_band, font=small, fill=(255, 255, 255))
     draw.rectangle((2, 2, w - 3, h - 3), outline=ink[::-1], width=max(2, size // 20))
     for row, (glyphs, width) in enumerate(zip(line_glyphs, widths, strict=True)):
-        x = band_w + (w - band_w - width) // 2
+        x = band_w + (w - band_w - right_w - width) // 2
         y = top + row * line_h
         for ch, font in glyphs:
-            draw.text((x, y), ch, font=font, fill=ink[::-1])
-            x += int(font.getlength(ch)) + gap
+            if ch == "seal":
+                _draw_seals(draw, x, y, seal_w, size)
+            elif ch != " ":
+                draw.text((x, y), ch, font=font, fill=ink[::-1])
+            x += _glyph_width(ch, font, seal_w) + gap
     return cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
+
+
+def _glyph_width(ch: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, seal_w: int) -> int:
+    return seal_w if ch in ("seal", " ") else int(font.getlength(ch))
+
+
+def _draw_seals(draw: ImageDraw.ImageDraw, x: int, y: int, w: int, size: int) -> None:
+    """Germany's two stickers between district and letters: the inspection sticker
+    (a coloured disc) over the state's seal (a grey one with a coat of arms)."""
+    r = min(w // 2 - 1, size // 5)
+    top = y + size // 5
+    draw.ellipse((x, top, x + 2 * r, top + 2 * r), fill=(40, 160, 230), outline=(60, 60, 60))
+    bottom = top + 2 * r + 2
+    draw.ellipse((x, bottom, x + 2 * r, bottom + 2 * r), fill=(200, 200, 200), outline=(60, 60, 60))
+    arms = (x + r // 2, bottom + r // 2, x + r + r // 2, bottom + r + r // 2)
+    draw.ellipse(arms, fill=(150, 30, 30))
 
 
 @dataclass(frozen=True)
@@ -255,18 +298,22 @@ MERCOSUR = re.compile(r"[A-Z]{3}[0-9][A-Z][0-9]{2}")
 
 
 OLD_BR = re.compile(r"[A-Z]{3}[0-9]{4}")
+FR_IT = re.compile(r"[A-Z]{2}[0-9]{3}[A-Z]{2}")
 BR_CITIES = ("SP-SAO PAULO", "RJ-RIO DE JANEIRO", "BA-SALVADOR", "MG-BELO HORIZONTE", "DF-BRASILIA")
 
 
 def looks_of(region: str, text: str, style: Style) -> Style:
     """The style a format dictates: a Brazilian plate in the Mercosur format is white
     with the blue BRASIL band across its top; the plate before it has its city's
-    name on a strip above the registration (picked from the text, so the random
-    draws of every other sample stay the same)."""
+    name on a strip above the registration; a French or Italian plate carries a
+    second blue band on the right with a department's or province's number (both
+    picked from the text, so the random draws of every other sample stay the same)."""
     if region == "br" and MERCOSUR.fullmatch(text):
         return replace(style, colours="white", top_band="BRASIL")
     if region == "br" and OLD_BR.fullmatch(text) and not style.header:
         return replace(style, header=BR_CITIES[sum(map(ord, text)) % len(BR_CITIES)])
+    if region == "eu" and FR_IT.fullmatch(text) and style.band in ("F", "I"):
+        return replace(style, right_band=f"{sum(map(ord, text)) % 95 + 1:02d}")
     return style
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lpr.recognise import decode
+from lpr.recognise import LineRead, decode
 
 ALPHABET = "AB1"
 
@@ -42,3 +42,19 @@ def test_separator_between_groups_is_dropped() -> None:
 def test_all_blank_reads_nothing() -> None:
     chars, blank = steps((1.0, 0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0))
     assert decode(chars, blank, ALPHABET).positions == ()
+
+
+def test_two_reads_that_disagree_average_where_they_differ() -> None:
+    narrow = LineRead(({"A": 0.99}, {"I": 0.98, "L": 0.02}))
+    wide = LineRead(({"A": 0.97}, {"L": 0.99, "I": 0.01}))
+    both = narrow.averaged(wide)
+    assert both.positions[0] == {"A": 0.98}
+    assert both.positions[1]["L"] == 0.505
+    assert both.positions[1]["I"] == 0.495
+    assert both.text == "AL"
+
+
+def test_reads_that_agree_or_do_not_align_keep_the_first() -> None:
+    narrow = LineRead(({"A": 0.99}, {"B": 0.98}))
+    assert narrow.averaged(LineRead(({"A": 0.5}, {"B": 0.5}))) is narrow
+    assert narrow.averaged(LineRead(({"A": 0.5},))) is narrow
