@@ -44,6 +44,10 @@ WIDEN = 0.35
 # How much more saturated (0-255) an added end must be than the plate's field to
 # be taken for a coloured band rather than more plate.
 BAND_SATURATION = 50.0
+# How much more saturated than the plate the picture must be around a character
+# for it to be a sticker: ink is black (or white on a blue Chinese plate), a
+# seal's disc is orange, blue, green or pink.
+STICKER_SATURATION = 60.0
 MIN_TEXT_HEIGHT = 8.0
 # A line over one at least this much taller is the plate's header (a state's or a
 # city's name, Mercosur's country) when it reads more than ``MAX_PREFIX`` characters.
@@ -214,6 +218,29 @@ def _on_a_band(wide: np.ndarray, narrow: np.ndarray, left: bool) -> bool:
     return end_sat > field_sat + BAND_SATURATION
 
 
+def sticker_place(crop: np.ndarray, read: LineRead) -> int | None:
+    """The one place inside the read (not at an end) where the picture is coloured
+    on a plate whose characters are not: a sticker the recogniser read as a
+    character (Germany's inspection and state seals between district and letters,
+    read as 8 or 0). None where no place, or more than one, stands out."""
+    n = len(read.positions)
+    if n < 3 or len(read.spans) != n:
+        return None
+    sat = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
+    h, w = sat.shape
+    rows = sat[h // 5 : h - h // 5]
+    field = float(np.median(rows))
+    centres = [(a + b) / 2 for a, b in read.spans]
+    pitch = (centres[-1] - centres[0]) / (n - 1)
+    coloured = []
+    for i in range(1, n - 1):
+        x0 = max(0, round((centres[i] - pitch * 0.3) * w))
+        x1 = min(w, max(x0 + 1, round((centres[i] + pitch * 0.3) * w)))
+        if float(np.mean(rows[:, x0:x1])) > field + STICKER_SATURATION:
+            coloured.append(i)
+    return coloured[0] if len(coloured) == 1 else None
+
+
 def _union(a: Box, b: Box) -> Box:
     x0, y0 = min(a.x, b.x), min(a.y, b.y)
     x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
@@ -356,8 +383,18 @@ class PlateReader:
             # A box that clips an end character's stroke changes the character
             # rather than dropping it (the foot of an L cut off reads as a sure I):
             # where the widened crop reads as many characters, both looks count.
-            narrow = self._to_reading(read.averaged(wide_reads[i]), line.box(), top_band=band)
-            wider = self._to_reading(wide_reads[i], line.widened(WIDEN).box(), top_band=band)
+            narrow = self._to_reading(
+                read.averaged(wide_reads[i]),
+                line.box(),
+                top_band=band,
+                sticker=sticker_place(crops[i], read),
+            )
+            wider = self._to_reading(
+                wide_reads[i],
+                line.widened(WIDEN).box(),
+                top_band=band,
+                sticker=sticker_place(wide[i], wide_reads[i]),
+            )
             reading = self._narrow_or_wide(narrow, wider, crops[i], wide[i])
             if reading is not None and (
                 i in half_rows or _rows_in_one(line, reading) or _header(line, lines)
@@ -403,10 +440,13 @@ class PlateReader:
         *,
         allow_drop: bool = True,
         top_band: bool | None = None,
+        sticker: int | None = None,
     ) -> Reading | None:
         if len(read.positions) < 4:
             return None
-        fitted = fit(read.positions, self.region, allow_drop=allow_drop, top_band=top_band)
+        fitted = fit(
+            read.positions, self.region, allow_drop=allow_drop, top_band=top_band, sticker=sticker
+        )
         if fitted is None:
             return None
         return Reading(

@@ -31,6 +31,10 @@ class LineRead:
     """A recognised line: one score map per character position, best character first."""
 
     positions: tuple[dict[str, float], ...]
+    # Where each position sits along the crop, as shares of its width (from, to):
+    # the time steps of its run. Empty where not known (two rows joined, a test's
+    # hand-made read).
+    spans: tuple[tuple[float, float], ...] = ()
 
     @property
     def text(self) -> str:
@@ -46,7 +50,15 @@ class LineRead:
             tuple(
                 {c: (a.get(c, 0.0) + b.get(c, 0.0)) / 2 for c in a.keys() | b.keys()}
                 for a, b in zip(self.positions, other.positions, strict=True)
-            )
+            ),
+            self.spans,
+        )
+
+    def without(self, place: int) -> LineRead:
+        """The read with one position left out (a sticker read as a character)."""
+        return LineRead(
+            self.positions[:place] + self.positions[place + 1 :],
+            self.spans[:place] + self.spans[place + 1 :],
         )
 
 
@@ -94,8 +106,14 @@ def crop_line(frame: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return out
 
 
+def _width(crop: np.ndarray) -> int:
+    """The crop's width in the recogniser's input, scaled to its height."""
+    height, width = int(crop.shape[0]), int(crop.shape[1])
+    return min(MAX_WIDTH, max(16, round(REC_HEIGHT * width / height)))
+
+
 def _prepare(crops: Sequence[np.ndarray]) -> np.ndarray:
-    widths = [min(MAX_WIDTH, max(16, round(REC_HEIGHT * c.shape[1] / c.shape[0]))) for c in crops]
+    widths = [_width(c) for c in crops]
     batch_w = max(max(widths), 8 * REC_HEIGHT // 3)
     batch = np.zeros((len(crops), 3, REC_HEIGHT, batch_w), dtype=np.float32)
     for i, (crop, w) in enumerate(zip(crops, widths, strict=True)):
@@ -104,12 +122,14 @@ def _prepare(crops: Sequence[np.ndarray]) -> np.ndarray:
     return batch
 
 
-def decode(chars: np.ndarray, blank: np.ndarray, alphabet: str) -> LineRead:
-    """Greedy CTC over three groups (blank, plate character, other)."""
+def decode(chars: np.ndarray, blank: np.ndarray, alphabet: str, used: float = 1.0) -> LineRead:
+    """Greedy CTC over three groups (blank, plate character, other). ``used`` is the
+    share of the time steps the crop fills (the rest is the batch's padding)."""
     other = np.clip(1.0 - chars.sum(axis=1) - blank, 0.0, None)
     best_char = chars.argmax(axis=1)
     char_total = chars.sum(axis=1)
     rows: list[np.ndarray] = []
+    steps: list[list[int]] = []
     current = -1
     for t in range(chars.shape[0]):
         if char_total[t] < blank[t] or char_total[t] < other[t]:
@@ -119,14 +139,18 @@ def decode(chars: np.ndarray, blank: np.ndarray, alphabet: str) -> LineRead:
         if idx == current:
             # One character spans several steps: keep each symbol's best step.
             np.maximum(rows[-1], chars[t], out=rows[-1])
+            steps[-1][1] = t
             continue
         rows.append(chars[t].copy())
+        steps.append([t, t])
         current = idx
     positions: list[dict[str, float]] = []
     for row in rows:
         top = np.argsort(row)[::-1][:TOP_K]
         positions.append({alphabet[i]: float(row[i]) for i in top})
-    return LineRead(tuple(positions))
+    per_step = 1.0 / (max(1, chars.shape[0]) * max(used, 1e-6))
+    spans = tuple((min(1.0, a * per_step), min(1.0, (b + 1) * per_step)) for a, b in steps)
+    return LineRead(tuple(positions), spans)
 
 
 def recognise(
@@ -134,9 +158,11 @@ def recognise(
 ) -> list[LineRead]:
     if not crops:
         return []
-    probs = session.run(None, {"x": _prepare(crops)})[0]
+    batch = _prepare(crops)
+    probs = session.run(None, {"x": batch})[0]
     reads: list[LineRead] = []
-    for i in range(len(crops)):
+    for i, crop in enumerate(crops):
         chars, blank = index.reduce(probs[i])
-        reads.append(decode(chars, blank, index.alphabet))
+        used = _width(crop) / batch.shape[3]
+        reads.append(decode(chars, blank, index.alphabet, used))
     return reads

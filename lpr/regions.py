@@ -341,12 +341,22 @@ def fit(
     *,
     allow_drop: bool = True,
     top_band: bool | None = None,
+    sticker: int | None = None,
 ) -> Fit | None:
     """The best format reading of ``positions`` (one score map per character), or None.
 
     ``top_band`` is what the plate shows above its characters (``lpr.plate_look``):
-    it only settles places held between formats, never changes the text read."""
-    fits = _fit_all(positions, region, 1.0)
+    it only settles places held between formats, never changes the text read.
+    ``sticker`` is a place the picture shows to be no character (a coloured seal
+    between a German plate's district and letters, read as an 8): the read without
+    it is weighed as if read so, beside the read as it stands."""
+    on_sticker = sticker if sticker is not None and 0 < sticker < len(positions) - 1 else -1
+    # Read as it stands, a sticker counts as a character the picture says is none.
+    fits = _fit_all(positions, region, DROP_PENALTY if on_sticker >= 0 else 1.0)
+    if on_sticker >= 0:
+        seq = [p for j, p in enumerate(positions) if j != sticker]
+        for candidate in _fit_all(seq, region, 1.0).values():
+            _keep_best(fits, replace(candidate, dropped=on_sticker))
     if not fits and allow_drop and len(positions) >= 5:
         # Only a read that fits no format as it stands may lose one character.
         for i in range(len(positions)):

@@ -324,6 +324,53 @@ def test_hyphens_and_seals_between_characters_are_no_characters(reader: PlateRea
     assert exact >= 5
 
 
+def _sealed_plates(count: int, seed: int) -> list[render.Sample]:
+    """German plates with the two seals between district and letters, the faults cycled."""
+    rng = random.Random(seed)
+    fonts = [p for p in (render.find_font([n]) for n in render.LATIN_FONTS) if p is not None]
+    samples = []
+    for n in range(count):
+        district, letters = rng.randint(1, 3), rng.randint(1, 2)
+        digits = min(rng.randint(max(1, 5 - district - letters), 4), 8 - district - letters)
+        text = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(district + letters))
+        text += "".join(rng.choice("0123456789") for _ in range(digits))
+        style = render.Style(
+            font=rng.choice(fonts) if fonts else None, band="D", marks=((district, "seal"),)
+        )
+        faults = render.FAULT_MIX[n % len(render.FAULT_MIX)]
+        plate = render.render_plate(text, style)
+        samples.append(
+            render.compose(plate, text, rng=rng, plate_width=rng.randint(170, 260), faults=faults)
+        )
+    return samples
+
+
+def test_a_seal_read_as_a_character_is_left_out() -> None:
+    # Before the seals were seen, ETCR5 was acted on as ETBCR5 (the seals read as a
+    # B), and others read with an 8 for them (FBJ8V6 for FBJV6).
+    reader = PlateReader(ReaderSettings(region="eu"))
+    exact, _, wrong_acted = read_samples(reader, _sealed_plates(24, 4))
+    assert wrong_acted == []
+    assert exact == 24
+
+
+def test_a_sticker_is_a_coloured_place_inside_the_read() -> None:
+    from lpr.reader import sticker_place
+    from lpr.recognise import LineRead
+
+    plate = np.full((40, 200, 3), 235, np.uint8)
+    spans = tuple((i / 5 + 0.05, i / 5 + 0.15) for i in range(5))
+    read = LineRead(tuple({"A": 0.9} for _ in range(5)), spans)
+    assert sticker_place(plate, read) is None
+    plate[8:32, 85:115] = (230, 160, 40)  # a blue disc over the third place
+    assert sticker_place(plate, read) == 2
+    plate[8:32, 5:35] = (40, 160, 230)  # an orange one over the first: an end, no seal
+    assert sticker_place(plate, read) == 2
+    plate[8:32, 125:155] = (40, 160, 230)  # two coloured places: nothing stands out
+    assert sticker_place(plate, read) is None
+    assert sticker_place(plate, LineRead(read.positions)) is None  # no spans known
+
+
 def test_a_fragment_gives_way_to_the_longer_overlapping_reading() -> None:
     from lpr.reader import _dedupe
     from lpr.types import Box, Reading

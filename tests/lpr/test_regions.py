@@ -271,3 +271,20 @@ def test_every_look_alike_pair_is_weighed_both_ways() -> None:
     assert twins("0") == {"O", "Q", "D", "U"}
     assert twins("O") == {"0"}
     assert twins("K") == set()
+
+
+def test_a_sticker_place_is_weighed_left_out() -> None:
+    region = get_region("eu")
+    # MK8A1234: the 8 is Germany's seal; as read it fits only with a swap (B).
+    read = [{ch: 0.99} for ch in "MK8A1234"]
+    plain = fit(read, region)
+    assert plain is not None
+    assert plain.text != "MKA1234"
+    sealed = fit(read, region, sticker=2)
+    assert sealed is not None
+    assert sealed.text == "MKA1234"
+    assert sealed.dropped == 2
+    # A place at either end is never taken for a seal.
+    end = fit(read, region, sticker=0)
+    assert end is not None
+    assert end.text == plain.text
