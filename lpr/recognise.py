@@ -54,13 +54,6 @@ class LineRead:
             self.spans,
         )
 
-    def without(self, place: int) -> LineRead:
-        """The read with one position left out (a sticker read as a character)."""
-        return LineRead(
-            self.positions[:place] + self.positions[place + 1 :],
-            self.spans[:place] + self.spans[place + 1 :],
-        )
-
 
 class AlphabetIndex:
     """Maps the recogniser's vocabulary onto a plate alphabet."""

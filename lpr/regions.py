@@ -350,13 +350,13 @@ def fit(
     ``sticker`` is a place the picture shows to be no character (a coloured seal
     between a German plate's district and letters, read as an 8): the read without
     it is weighed as if read so, beside the read as it stands."""
-    on_sticker = sticker if sticker is not None and 0 < sticker < len(positions) - 1 else -1
+    inside = sticker if sticker is not None and 0 < sticker < len(positions) - 1 else None
     # Read as it stands, a sticker counts as a character the picture says is none.
-    fits = _fit_all(positions, region, DROP_PENALTY if on_sticker >= 0 else 1.0)
-    if on_sticker >= 0:
-        seq = [p for j, p in enumerate(positions) if j != sticker]
+    fits = _fit_all(positions, region, 1.0 if inside is None else DROP_PENALTY)
+    if inside is not None:
+        seq = [p for j, p in enumerate(positions) if j != inside]
         for candidate in _fit_all(seq, region, 1.0).values():
-            _keep_best(fits, replace(candidate, dropped=on_sticker))
+            _keep_best(fits, replace(candidate, dropped=inside))
     if not fits and allow_drop and len(positions) >= 5:
         # Only a read that fits no format as it stands may lose one character.
         for i in range(len(positions)):

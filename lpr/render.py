@@ -149,16 +149,16 @@ def render_plate(text: str, style: Style) -> np.ndarray:
         name_font = _font(latin, top_band_h * 2 // 3)
         nx = (w - int(name_font.getlength(style.top_band))) // 2
         draw.text((nx, top_band_h // 8), style.top_band, font=name_font, fill=(255, 255, 255))
-    if style.band:
-        draw.rectangle((0, 0, band_w, h), fill=(0, 51, 153))
-        small = _font(latin, size // 2 if len(style.band) < 2 else size // 3)
-        bx = (band_w - int(small.getlength(style.band))) // 2
-        draw.text((bx, h - pad_y - size // 2), style.band, font=small, fill=(255, 255, 255))
-    if style.right_band:
-        draw.rectangle((w - right_w, 0, w, h), fill=(0, 51, 153))
-        small = _font(latin, size // 2 if len(style.right_band) < 3 else size // 3)
-        rx = w - right_w + (right_w - int(small.getlength(style.right_band))) // 2
-        draw.text((rx, h - pad_y - size // 2), style.right_band, font=small, fill=(255, 255, 255))
+    for x0, band_width, label, short in (
+        (0, band_w, style.band, 2),
+        (w - right_w, right_w, style.right_band, 3),
+    ):
+        if not label:
+            continue
+        draw.rectangle((x0, 0, x0 + band_width, h), fill=(0, 51, 153))
+        small = _font(latin, size // 2 if len(label) < short else size // 3)
+        lx = x0 + (band_width - int(small.getlength(label))) // 2
+        draw.text((lx, h - pad_y - size // 2), label, font=small, fill=(255, 255, 255))
     draw.rectangle((2, 2, w - 3, h - 3), outline=ink[::-1], width=max(2, size // 20))
     for row, (glyphs, width) in enumerate(zip(line_glyphs, widths, strict=True)):
         x = band_w + (w - band_w - right_w - width) // 2
