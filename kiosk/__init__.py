@@ -9,7 +9,9 @@ The flow through the package:
 - ``gateway``: what the kiosk needs from the central server, over HTTP.
 - ``controller``: owns devices, journal and gateway; one thread calls ``step``; it
   publishes immutable ``KioskView`` snapshots and takes intents from the screens.
-- ``app``: the Kivy screens, which only draw views and send intents; ``window``
+  It is assembled from ``control``, a class for each flow (cash, QR payment, fees...).
+- ``app``: the Kivy window; ``screens`` the screens in it, one a module, which only
+  draw views and send intents; ``window``
   opens the window (offscreen without a display); ``i18n`` and ``fonts`` give the
   texts and a font that covers Chinese; ``gallery`` a view of every screen.
 - ``cli``: ``prepaid kiosk run | walkthrough | screenshots``; ``walkthrough`` the

@@ -1,7 +1,7 @@
 """What the kiosk's screens are shown: immutable views the controller publishes.
 
 The controller (:mod:`kiosk.controller`) builds a :class:`KioskView` after each
-step; the screens (:mod:`kiosk.app`) draw it and nothing else. Messages are
+step; the screens (:mod:`kiosk.screens`) draw it and nothing else. Messages are
 gettext msgids (English) whose ``{name}`` fields are filled after translation.
 """
 

@@ -187,7 +187,7 @@ def run(server_url: str, code: str, directory: Path) -> WalkThrough:
         raise RuntimeError(f"no {what} on the screen; the kiosk shows {app.shown}")
 
     def touch(name: str) -> None:
-        from kiosk.app import Touch
+        from kiosk.screens.widgets import Touch
 
         tap(find(lambda w: isinstance(w, Touch) and w.name == name, f"button {name!r}"))
 

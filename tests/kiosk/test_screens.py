@@ -16,10 +16,13 @@ from kivy.metrics import mm
 from kivy.uix.label import Label
 
 from kiosk import app as kiosk_app
-from kiosk.app import KioskApp, Touch
+from kiosk import screens
+from kiosk.app import KioskApp
 from kiosk.fonts import find_cjk_font, register_default_font
 from kiosk.gallery import GALLERY, gallery_controller
 from kiosk.i18n import LOCALE_DIR, translator
+from kiosk.screens.names import DEVICE_NAMES, STATE_NAMES, WALLET_NAMES
+from kiosk.screens.widgets import Touch
 from kiosk.view import MESSAGES
 from kiosk.window import LANDSCAPE, PORTRAIT, resize
 from tests.kiosk.kivy_support import Window, labels, open_window, pump, tap, walk
@@ -131,12 +134,13 @@ def test_the_pin_pad_fits_and_renders(app: KioskApp, size: tuple[int, int], lang
 
 
 def test_every_text_the_screens_use_is_translated() -> None:
-    source = Path(kiosk_app.__file__).read_text()
+    modules = [Path(kiosk_app.__file__), *sorted(Path(screens.__file__).parent.glob("*.py"))]
+    source = "\n".join(module.read_text() for module in modules)
     used = set(re.findall(r'self\.t\(\s*"([^"]+)"', source))
     used |= set(re.findall(r'tr\(self\.language,\s*"([^"]+)"', source))
     used |= set(re.findall(r'^\s+"([A-Z][^"]+)"\s*$', source, re.M))  # multi-line literals
-    used |= set(MESSAGES.values()) | set(kiosk_app.WALLET_NAMES.values())
-    used |= set(kiosk_app.STATE_NAMES.values()) | set(kiosk_app.DEVICE_NAMES.values())
+    used |= set(MESSAGES.values()) | set(WALLET_NAMES.values())
+    used |= set(STATE_NAMES.values()) | set(DEVICE_NAMES.values())
     catalogue = translator("zh_CN")
     untranslated = sorted(text for text in used if catalogue.gettext(text) == text)
     assert not untranslated, f"missing from {LOCALE_DIR}/zh_CN: {untranslated}"
