@@ -19,7 +19,17 @@ from pydantic import AwareDatetime, BaseModel, Field, StrictInt
 from central.api.deps import Db, EstateDep, IdempotencyKey, context, require, write
 from central.auth.principal import Principal, Role
 from central.db.types import utcnow
-from central.parking import renewal, service
+from central.parking import (
+    dues,
+    passes,
+    renewal,
+    review_cases,
+    rules,
+    service,
+    sessions,
+    snapshot,
+    tariffs,
+)
 
 router = APIRouter(prefix="/v1/parking", tags=["parking"])
 
@@ -130,7 +140,7 @@ def add_tariff(
 
     def apply(conn: Any) -> dict[str, Any]:
         now = utcnow()
-        return service.add_tariff(
+        return tariffs.add_tariff(
             conn,
             kind=body.kind,
             spec=spec,
@@ -155,13 +165,13 @@ def list_tariffs(
     db: Db, principal: Annotated[Principal, Depends(ReadRoles)]
 ) -> list[dict[str, Any]]:
     with db.read() as conn:
-        return service.list_tariffs(conn)
+        return tariffs.list_tariffs(conn)
 
 
 @router.get("/rules")
 def get_rules(db: Db, principal: Annotated[Principal, Depends(ReadRoles)]) -> dict[str, Any]:
     with db.read() as conn:
-        return service.describe_rules(conn)
+        return rules.describe_rules(conn)
 
 
 @router.put("/rules")
@@ -182,8 +192,8 @@ def set_rules(
         request=request,
         subject="parking",
         status_code=200,
-        before=service.describe_rules,
-        apply=lambda conn: service.set_rules(
+        before=rules.describe_rules,
+        apply=lambda conn: rules.set_rules(
             conn,
             rules_in=request["rules"],
             renew_days_before=body.renew_days_before,
@@ -206,7 +216,7 @@ def buy_pass(
 
     def apply(conn: Any) -> dict[str, Any]:
         ctx = context(estate, principal, key or "")
-        return service.buy_pass(conn, ctx, **body.model_dump())
+        return passes.buy_pass(conn, ctx, **body.model_dump())
 
     return write(
         db, principal=principal, key=key, operation="parking.pass", request=request, apply=apply
@@ -220,7 +230,7 @@ def list_passes(
     unit: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[dict[str, Any]]:
     with db.read() as conn:
-        return service.list_passes(conn, unit)
+        return passes.list_passes(conn, unit)
 
 
 @router.post("/renewals")
@@ -340,7 +350,7 @@ def prepay(
 
     def apply(conn: Any) -> dict[str, Any]:
         ctx = context(estate, principal, key or "")
-        return service.prepay(conn, ctx, **body.model_dump())
+        return dues.prepay(conn, ctx, **body.model_dump())
 
     return write(
         db,
@@ -362,7 +372,7 @@ def quote(
 ) -> dict[str, Any]:
     """What the car inside with this plate owes now (a visitor paying in advance)."""
     with db.read() as conn:
-        return service.quote(conn, context(estate, principal, ""), plate=plate)
+        return dues.quote(conn, context(estate, principal, ""), plate=plate)
 
 
 @router.get("/snapshot")
@@ -379,18 +389,18 @@ def gate_snapshot(
     manager names the terminal."""
     terminal_id = principal.id if principal.kind == "terminal" else terminal or "gate"
     with db.write() as conn:  # the terminal's hash key is made on first use
-        return service.snapshot(conn, terminal_id=terminal_id, estate=estate, now=utcnow())
+        return snapshot.snapshot(conn, terminal_id=terminal_id, estate=estate, now=utcnow())
 
 
 @router.get("/inside")
 def inside(db: Db, principal: Annotated[Principal, Depends(ReadRoles)]) -> list[dict[str, Any]]:
     """The cars inside now: a gate's list for matching a misread plate at the exit."""
     with db.read() as conn:
-        return service.cars_inside(conn)
+        return sessions.cars_inside(conn)
 
 
 @router.get("/reviews")
 def reviews(db: Db, principal: Annotated[Principal, Depends(ReadRoles)]) -> list[dict[str, Any]]:
     """Open cases a rule sent to a manager."""
     with db.read() as conn:
-        return service.open_reviews(conn)
+        return review_cases.open_reviews(conn)

@@ -24,7 +24,8 @@ from central.estate import registry
 from central.ledger import accounts as acc
 from central.ledger.plans import Context, DbResolver, money_source
 from central.ledger.posting import Leg, post
-from central.metering.ingest import environment, ingest
+from central.metering.environment import environment
+from central.metering.ingest import ingest
 from central.metering.tables import meters
 from central.residents.login import revoke_all
 from domain.metering_messages import Reading

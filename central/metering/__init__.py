@@ -8,7 +8,10 @@ The flow, module by module:
   rollover and implausible readings sorted out; usage priced by
   ``domain.tariffs`` with the sub-minor remainder carried on the meter; one
   ``usage`` transaction per charged reading (common-area meters shared out by
-  floor area); then warnings and cut-offs for the wallets it touched.
+  floor area); then warnings and cut-offs for the wallets it touched. Its parts:
+  ``environment`` (tariffs, policies and holidays, loaded once), ``batch_io``
+  (the batch's bulk reads and writes), ``pricing`` (the register step and its
+  price), ``usage_postings`` (the ledger transactions).
 - ``supply``: cut, limit, defer through friendly credit (``friendly``), restore
   (a gas valve is only armed), the command queue with expiry for battery meters,
   acknowledgements and reconciliation, debt recovery from top-ups read off the

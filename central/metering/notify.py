@@ -27,7 +27,7 @@ from central.metering.tables import notifications, wallet_alerts
 from domain.money import Money
 
 if TYPE_CHECKING:
-    from central.metering.ingest import Environment
+    from central.metering.environment import Environment
 
 log = logging.getLogger("central.metering.notify")
 

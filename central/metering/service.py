@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from central.db.database import Database
 from central.db.types import utcnow
 from central.estate import settings as estate_settings
-from central.metering import ingest, notify, supply
+from central.metering import environment, ingest, notify, supply
 from domain.metering_messages import Command, Reading, StateReport
 
 log = logging.getLogger("central.metering")
@@ -80,7 +80,7 @@ class MeteringService:
         self.channels = channels or notify.development_channels()
         self.clock = clock
         self.publishers: list[Publish] = []
-        self._env: ingest.Environment | None = None
+        self._env: environment.Environment | None = None
         self._env_at = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -89,12 +89,12 @@ class MeteringService:
 
     # -- configuration -------------------------------------------------------------------
 
-    def environment(self) -> ingest.Environment:
+    def environment(self) -> environment.Environment:
         """Tariffs, policies and holidays, re-read at most every few seconds."""
         if self._env is None or time.monotonic() - self._env_at > 5:
             with self.db.read() as conn:
                 estate = estate_settings.load(conn)
-                self._env = ingest.environment(conn, estate)
+                self._env = environment.environment(conn, estate)
             self._env_at = time.monotonic()
         return self._env
 

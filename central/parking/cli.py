@@ -11,7 +11,7 @@ from typing import Any
 
 from central.db.database import Database
 from central.estate import settings as estate_settings
-from central.parking import renewal, service
+from central.parking import renewal, review_cases
 
 
 def add_parsers(sub: Any) -> None:
@@ -39,6 +39,6 @@ def command(open_db: Callable[[], Database], args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict()))
         return 0
     with db.read() as conn:
-        for case in service.open_reviews(conn):
+        for case in review_cases.open_reviews(conn):
             print(json.dumps(case, ensure_ascii=False))
     return 0

@@ -30,7 +30,8 @@ from central.ledger import accounts as acc
 from central.ledger import operations as ops
 from central.ledger.operations import Context
 from central.metering.tables import notifications
-from central.parking.service import SERVICE, WALLET, renewal_settings
+from central.parking.payments import SERVICE, WALLET
+from central.parking.rules import renewal_settings
 from central.parking.tables import parking_passes
 from domain import parking as dp
 from domain.money import Money

@@ -1,10 +1,11 @@
 """The gate's parking book: who may enter, what a stay costs, decided from the snapshot.
 
-The same rules as the server (``central.parking.service``), over the snapshot
-the gate pulled: the estate's plates and the units they belong to, the passes,
-the parking wallets' available money, the tariffs with their versions and the
-manager's rules. So the gate decides the same online and offline, and every
-decision carries the tariff version it priced with, which the server honours.
+The same rules as the server (``central.parking.service`` and ``dues``), over
+the snapshot the gate pulled (``central.parking.snapshot``): the estate's plates
+and the units they belong to, the passes, the parking wallets' available money,
+the tariffs with their versions and the manager's rules. So the gate decides the
+same online and offline, and every decision carries the tariff version it priced
+with, which the server honours.
 
 Only an exact read opens for a pass or a resident; a fuzzy read may close a
 session at the exit (DESIGN.md, "Credentials"). A pass lets one car in at a

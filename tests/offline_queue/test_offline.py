@@ -186,7 +186,7 @@ def test_a_gate_snapshot_holds_parking_passes_and_tariffs(
 ) -> None:
     from central.estate.settings import load
     from central.ledger.operations import Context, top_up
-    from central.parking import service as parking
+    from central.parking import passes
 
     gate = support.enrol(ledger, terminal_type="gate", location="North gate")
     with ledger.write() as conn:
@@ -198,7 +198,7 @@ def test_a_gate_snapshot_holds_parking_passes_and_tariffs(
             method="staff_desk",
         )  # fmt: skip
         ctx = Context(estate=estate, idempotency_key="pass-1", actor="staff:boss")
-        bought = parking.buy_pass(
+        bought = passes.buy_pass(
             conn, ctx, unit="A-0102", period="monthly", price=30_000, plate="沪A 12345"
         )
     with Journal(tmp_path / "gate.sqlite3", gate) as journal:

@@ -19,7 +19,7 @@ from central.db.schema import accounts
 from central.estate import registry
 from central.ledger.operations import Context
 from central.metering.tables import notifications
-from central.parking import renewal, service
+from central.parking import dues, passes, renewal, review_cases, service, sessions, tariffs
 from central.parking.tables import parking_passes, parking_sessions
 from domain.parking import TariffKind
 from tests.central.conftest import ESTATE
@@ -112,7 +112,7 @@ def test_a_wallet_that_cannot_pay_keeps_the_barrier_down(
     assert out["reason"] == "insufficient_funds"
     assert out["due"] == 1000
     with db.read() as conn:
-        assert [c["plate"] for c in service.cars_inside(conn)] == ["沪A12345"]
+        assert [c["plate"] for c in sessions.cars_inside(conn)] == ["沪A12345"]
 
 
 def test_visitor_pays_by_qr_and_the_provider_owes_the_estate(
@@ -121,7 +121,7 @@ def test_visitor_pays_by_qr_and_the_provider_owes_the_estate(
     setup(client, db, manager)
     assert enter(db, "粤C99999", T0)["kind"] == "visitor"
     with db.read() as conn:
-        due = service.quote(conn, ctx(T0 + timedelta(minutes=50)), plate="粤C99999")
+        due = dues.quote(conn, ctx(T0 + timedelta(minutes=50)), plate="粤C99999")
     assert due["due"] == 500
     unpaid = leave(db, "粤C99999", T0 + timedelta(minutes=50))
     assert not unpaid["allowed"]
@@ -220,7 +220,7 @@ def test_pass_expiring_mid_stay_is_charged_from_its_end(
     setup(client, db, manager)
     top_up(client, manager, 40_000)
     with db.write() as conn:
-        sold = service.buy_pass(
+        sold = passes.buy_pass(
             conn,
             ctx(T0),
             unit=UNIT,
@@ -248,7 +248,7 @@ def test_tariff_changed_during_an_offline_hour_is_honoured(
     enter(db, "沪A12345", entered)
     tariff(client, manager, "resident", "r2", day_rate="9", effective_from=now.isoformat())
     with db.read() as conn:
-        assert service.current_tariff(conn, TariffKind.RESIDENT, now).version == "r2"
+        assert tariffs.current_tariff(conn, TariffKind.RESIDENT, now).version == "r2"
     # The gate's journal reaches the server after reconnecting: its record names r1.
     gate_key = {"Idempotency-Key": "gate-1:seq:41"}
     record = {
@@ -283,7 +283,7 @@ def test_pass_renews_itself_once_per_period(
     top_up(client, manager, 100_000)
     start = datetime(2026, 11, 1, tzinfo=UTC)
     with db.write() as conn:
-        sold = service.buy_pass(
+        sold = passes.buy_pass(
             conn, ctx(start), unit=UNIT, period="monthly", price=30000, start=start.date()
         )
     assert sold["valid_until"] == "2026-11-30"
@@ -315,7 +315,7 @@ def test_a_wallet_that_cannot_pay_is_told_once_and_the_pass_lapses(
     top_up(client, manager, 30_000)
     start = datetime(2026, 11, 1, tzinfo=UTC)
     with db.write() as conn:
-        service.buy_pass(
+        passes.buy_pass(
             conn, ctx(start), unit=UNIT, period="quarterly", price=30000, start=start.date()
         )
     assert balance(db) == 0
@@ -347,8 +347,8 @@ def test_a_gate_record_the_server_cannot_settle_is_honoured_and_reviewed(
     assert out["paid_by"] == "owed"
     assert out["review"]
     with db.read() as conn:
-        assert service.cars_inside(conn) == []
-        notes = [r["note"] for r in service.open_reviews(conn)]
+        assert sessions.cars_inside(conn) == []
+        notes = [r["note"] for r in review_cases.open_reviews(conn)]
     assert "resident stay with r1" in notes[0]
 
 
