@@ -36,8 +36,11 @@ class CountIn(BaseModel):
 
 
 class AlreadyCountedOut(BaseModel):
+    """A 409: ``already_counted`` carries the first count; a reused Idempotency-Key
+    with another request (``idempotency_conflict``) carries only the error."""
+
     error: m.ErrorDetail
-    collection: dict[str, Any]
+    collection: dict[str, Any] | None = None
 
 
 @router.get("/collections", responses=Responses)
