@@ -1,13 +1,15 @@
 """Plate recognition across many rendered draws: how often a reading confident enough
 to act on is wrong, counting every reading in each frame, not only the plate's.
 
-    .venv/bin/python bench/lpr_sweep.py [--seeds 2024 7 11 13 17] [--per-region 20]
+    .venv/bin/python bench/lpr_sweep.py [--seeds 2024 7 11 13 17] [--per-region 20] [--dressed]
 
 Each seed draws ``render.mixed_set`` (EU, US, Brazilian and Chinese plates, the
 faults cycled, one in five on two lines), read once with the region's own formats
 and once with none configured (``any``). Printed per seed and in total: exact match
 of the plate's reading, the share acted on, and every actionable reading that is
-wrong, the plate's or any other line's. ``bench/lpr.py`` measures one draw (seed
+wrong, the plate's or any other line's. ``--dressed`` draws the same plates with
+real plates' clutter (screws, validation stickers, the EU's stars, a specialty
+plate's picture and coloured characters, a dealer's frame). ``bench/lpr.py`` measures one draw (seed
 2024) with timings; this one measures precision over more plates.
 """
 
@@ -27,7 +29,9 @@ from lpr.evaluate import pick  # noqa: E402
 from lpr.reader import ACT_THRESHOLD, PlateReader, ReaderSettings  # noqa: E402
 
 
-def sweep(seeds: Sequence[int], per_region: int, own: bool) -> tuple[int, int, int, list[str]]:
+def sweep(
+    seeds: Sequence[int], per_region: int, own: bool, dressed: bool
+) -> tuple[int, int, int, list[str]]:
     """Frames, exact reads, actionable reads of the plate, and the wrong actionable reads."""
     readers = (
         {r: PlateReader(ReaderSettings(region=r)) for r in render.MIXED_REGIONS}
@@ -38,7 +42,7 @@ def sweep(seeds: Sequence[int], per_region: int, own: bool) -> tuple[int, int, i
     wrong: list[str] = []
     for seed in seeds:
         seed_exact = seed_acted = seed_frames = 0
-        for region, i, s in render.mixed_set(seed, per_region):
+        for region, i, s in render.mixed_set(seed, per_region, dressed=dressed):
             readings = readers[region].read(s.frame)
             reading, _ = pick(readings, s.box)
             seed_frames += 1
@@ -64,11 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[2024, 7, 11, 13, 17])
     parser.add_argument("--per-region", type=int, default=20)
+    parser.add_argument("--dressed", action="store_true", help="add real plates' clutter")
     args = parser.parse_args(argv)
-    print("# Plate recognition over rendered draws")
+    print("# Plate recognition over rendered draws" + (", dressed" if args.dressed else ""))
     print(f"seeds {' '.join(map(str, args.seeds))}, {args.per_region} frames per region each")
     for own in (True, False):
-        frames, exact, acted, wrong = sweep(args.seeds, args.per_region, own)
+        frames, exact, acted, wrong = sweep(args.seeds, args.per_region, own, args.dressed)
         label = "each region's formats" if own else "region not configured (any)"
         print(f"\n## {label}")
         print(f"frames                          {frames}")

@@ -48,6 +48,10 @@ BAND_SATURATION = 50.0
 # for it to be a sticker: ink is black (or white on a blue Chinese plate), a
 # seal's disc is orange, blue, green or pink.
 STICKER_SATURATION = 60.0
+# A coloured place holding at least this share of the ink of the read's other
+# places is a character on a coloured ground (a specialty plate's picture, a
+# Florida orange behind it), not a sticker: a seal's print is thin.
+CHARACTER_INK = 0.5
 MIN_TEXT_HEIGHT = 8.0
 # A line over one at least this much taller is the plate's header (a state's or a
 # city's name, Mercosur's country) when it reads more than ``MAX_PREFIX`` characters.
@@ -226,19 +230,35 @@ def sticker_place(crop: np.ndarray, read: LineRead) -> int | None:
     n = len(read.positions)
     if n < 3 or len(read.spans) != n:
         return None
-    sat = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
-    h, w = sat.shape
-    rows = sat[h // 5 : h - h // 5]
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    h, w = hsv.shape[:2]
+    band = hsv[h // 5 : h - h // 5]
+    rows = band[:, :, 1].astype(np.float32)
     field = float(np.median(rows))
+    # Ink is the dark side of the line's brightness (dark on a light plate).
+    value = np.ascontiguousarray(band[:, :, 2])
+    level, _ = cv2.threshold(value, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = value <= level
     centres = [(a + b) / 2 for a, b in read.spans]
     pitch = (centres[-1] - centres[0]) / (n - 1)
-    coloured = []
-    for i in range(1, n - 1):
-        x0 = max(0, round((centres[i] - pitch * 0.3) * w))
-        x1 = min(w, max(x0 + 1, round((centres[i] + pitch * 0.3) * w)))
-        if float(np.mean(rows[:, x0:x1])) > field + STICKER_SATURATION:
-            coloured.append(i)
-    return coloured[0] if len(coloured) == 1 else None
+    windows = [
+        (max(0, round((c - pitch * 0.3) * w)), min(w, max(1, round((c + pitch * 0.3) * w))))
+        for c in centres
+    ]
+    shares = [float(np.mean(ink[:, x0 : max(x0 + 1, x1)])) for x0, x1 in windows]
+    coloured = [
+        i
+        for i in range(1, n - 1)
+        if float(np.mean(rows[:, windows[i][0] : max(windows[i][0] + 1, windows[i][1])]))
+        > field + STICKER_SATURATION
+    ]
+    if len(coloured) != 1:
+        return None
+    place = coloured[0]
+    others = float(np.median([s for i, s in enumerate(shares) if i != place]))
+    if others > 0 and shares[place] >= CHARACTER_INK * others:
+        return None
+    return place
 
 
 def _union(a: Box, b: Box) -> Box:

@@ -83,6 +83,13 @@ class Style:
     # of characters before it, the mark): "-" a printed hyphen (France, the
     # Netherlands), "seal" Germany's two round stickers, " " a wider gap.
     marks: tuple[tuple[int, str], ...] = ()
+    # Clutter real plates carry that is no part of the registration (``dress``).
+    bolts: bool = False  # two screw heads in the margins above and below the characters
+    sticker: str = ""  # a validation sticker in a corner: "tl", "tr", "bl" or "br"
+    stars: bool = False  # the EU's ring of stars above the band's country code
+    scenery: bool = False  # a faint picture behind the characters (US specialty plates)
+    dealer: str = ""  # a dealer's frame around the plate, its name on the bottom strip
+    ink: tuple[int, int, int] | None = None  # the characters' colour (BGR) if not the scheme's
 
 
 def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -94,6 +101,7 @@ def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.Im
 def render_plate(text: str, style: Style) -> np.ndarray:
     """The plate alone, upright, BGR, with a border and margins like a pressed plate."""
     bg, ink = COLOURS[style.colours]
+    ink = style.ink or ink
     latin = style.font or find_font(LATIN_FONTS)
     cjk = find_font(CJK_FONTS)
     size = style.char_height
@@ -137,6 +145,8 @@ def render_plate(text: str, style: Style) -> np.ndarray:
     img = Image.new("RGB", (w, h), bg[::-1])
     draw = ImageDraw.Draw(img)
     small_font = _font(latin, small_h)
+    if style.scenery:
+        _draw_scenery(draw, w, h, bg)
     if style.header:
         hx = (w - int(small_font.getlength(style.header))) // 2
         draw.text((hx, pad_y // 2), style.header, font=small_font, fill=(160, 20, 20))
@@ -169,6 +179,22 @@ def render_plate(text: str, style: Style) -> np.ndarray:
             elif ch != " ":
                 draw.text((x, y), ch, font=font, fill=ink[::-1])
             x += _glyph_width(ch, font, seal_w) + gap
+    if style.stars and band_w:
+        _draw_stars(draw, band_w // 2, pad_y + size // 3, max(4, band_w * 3 // 10))
+    if style.bolts:
+        r = max(2, size // 12)
+        for bx in (w // 4, w - w // 4):
+            for by in (max(r + 3, top // 2), h - max(r + 3, pad_y // 2)):
+                draw.ellipse(
+                    (bx - r, by - r, bx + r, by + r), fill=(90, 90, 95), outline=(40, 40, 40)
+                )
+                draw.line((bx - r + 1, by, bx + r - 1, by), fill=(30, 30, 30), width=1)
+    if style.sticker:
+        _draw_sticker(draw, style.sticker, w, h, size, latin, text)
+    if style.dealer:
+        return cv2.cvtColor(
+            np.asarray(_dealer_frame(img, style.dealer, size, latin)), cv2.COLOR_RGB2BGR
+        )
     return cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR)
 
 
@@ -186,6 +212,58 @@ def _draw_seals(draw: ImageDraw.ImageDraw, x: int, y: int, w: int, size: int) ->
     draw.ellipse((x, bottom, x + 2 * r, bottom + 2 * r), fill=(200, 200, 200), outline=(60, 60, 60))
     arms = (x + r // 2, bottom + r // 2, x + r + r // 2, bottom + r + r // 2)
     draw.ellipse(arms, fill=(150, 30, 30))
+
+
+def _draw_scenery(draw: ImageDraw.ImageDraw, w: int, h: int, bg: tuple[int, int, int]) -> None:
+    """A specialty plate's picture, pale enough for the characters to stay legible:
+    a sun and a range of hills in tints of the field."""
+    sun = (250, 215, 160)
+    draw.ellipse((w * 3 // 5, h // 8, w * 3 // 5 + h // 2, h // 8 + h // 2), fill=sun)
+    hills = [(0, h), (0, h * 3 // 4), (w // 5, h * 11 // 20), (w * 2 // 5, h * 7 // 10)]
+    hills += [(w * 3 // 5, h // 2), (w * 4 // 5, h * 13 // 20), (w, h * 3 // 5), (w, h)]
+    draw.polygon(hills, fill=(185, 215, 190))
+
+
+def _draw_stars(draw: ImageDraw.ImageDraw, cx: int, cy: int, radius: int) -> None:
+    """The EU's twelve yellow stars in a ring, drawn as dots at a plate's size."""
+    dot = max(1, radius // 5)
+    for k in range(12):
+        a = 2 * np.pi * k / 12
+        x, y = cx + radius * np.cos(a), cy + radius * np.sin(a)
+        draw.ellipse((x - dot, y - dot, x + dot, y + dot), fill=(255, 204, 0))
+
+
+def _draw_sticker(
+    draw: ImageDraw.ImageDraw, corner: str, w: int, h: int, size: int, latin: Path | None, text: str
+) -> None:
+    """A registration sticker (a coloured tab with the expiry year) in a corner of the
+    plate, over the margin and the end of the header."""
+    sw, sh = size * 3 // 5, size * 2 // 5
+    x = 6 if corner[1] == "l" else w - 6 - sw
+    y = 6 if corner[0] == "t" else h - 6 - sh
+    colours = ((255, 140, 0), (40, 170, 60), (220, 40, 40), (240, 220, 30))
+    colour = colours[sum(map(ord, text)) % len(colours)]
+    draw.rectangle((x, y, x + sw, y + sh), fill=colour, outline=(30, 30, 30))
+    label_font = _font(latin, sh * 3 // 4)
+    draw.text(
+        (x + sw // 8, y + sh // 10),
+        f"{sum(map(ord, text)) % 10 + 20}",
+        font=label_font,
+        fill=(0, 0, 0),
+    )
+
+
+def _dealer_frame(img: Image.Image, dealer: str, size: int, latin: Path | None) -> Image.Image:
+    """The plate inside a dealer's black frame: thin at the top and sides, a strip
+    with the dealer's name below (which hides a slogan there)."""
+    side, strip = max(3, size // 10), size * 2 // 5
+    framed = Image.new("RGB", (img.width + 2 * side, img.height + side + strip), (15, 15, 15))
+    framed.paste(img, (side, side))
+    draw = ImageDraw.Draw(framed)
+    name_font = _font(latin, strip * 2 // 3)
+    nx = (framed.width - int(name_font.getlength(dealer))) // 2
+    draw.text((nx, img.height + side + strip // 8), dealer, font=name_font, fill=(230, 230, 230))
+    return framed
 
 
 @dataclass(frozen=True)
@@ -317,6 +395,30 @@ def looks_of(region: str, text: str, style: Style) -> Style:
     return style
 
 
+DEALERS = ("AutoNation Toyota", "Smith Motors", "CarMax", "Ford of Denver")
+US_INKS = ((120, 30, 20), (30, 30, 150), (20, 90, 20))  # navy, maroon, green (BGR)
+
+
+def dress(region: str, text: str, style: Style) -> Style:
+    """The clutter of real plates, drawn at random from the text alone (so the draws
+    of the frame and of every other sample stay the same): screws, a validation
+    sticker, the EU's stars, a specialty plate's picture and coloured characters, a
+    dealer's frame."""
+    rng = random.Random(f"dress:{region}:{text}")
+    us = region == "us"
+    return replace(
+        style,
+        bolts=rng.random() < (0.6 if us else 0.3),
+        sticker=rng.choice(("tl", "tr", "bl", "br")) if us and rng.random() < 0.5 else "",
+        stars=bool(style.band),
+        scenery=us and style.colours == "white" and rng.random() < 0.4,
+        dealer=rng.choice(DEALERS)
+        if us and not style.two_line_split and rng.random() < 0.3
+        else "",
+        ink=rng.choice(US_INKS) if us and rng.random() < 0.4 else None,
+    )
+
+
 def sample(
     region: str,
     rng: random.Random,
@@ -324,8 +426,10 @@ def sample(
     faults: Faults | None = None,
     two_line: bool = False,
     size: tuple[int, int] = (1280, 720),
+    dressed: bool = False,
 ) -> Sample:
-    """A random plate of ``region`` rendered into a frame."""
+    """A random plate of ``region`` rendered into a frame, with real plates' clutter
+    if ``dressed``."""
     text = random_plate(region, rng)
     fonts = [p for p in (find_font([n]) for n in LATIN_FONTS) if p is not None]
     style = Style(
@@ -337,6 +441,8 @@ def sample(
         footer=rng.choice(US_SLOGANS) if region == "us" and rng.random() < 0.4 else "",
     )
     style = looks_of(region, text, style)
+    if dressed:
+        style = dress(region, text, style)
     width = rng.randint(160, 260) if not two_line else rng.randint(130, 170)
     return compose(
         render_plate(text, style), text, rng=rng, size=size, plate_width=width, faults=faults
@@ -355,14 +461,18 @@ FAULT_MIX = (
 MIXED_REGIONS = ("eu", "us", "br", "cn")
 
 
-def mixed_set(seed: int, per_region: int) -> Iterator[tuple[str, int, Sample]]:
+def mixed_set(
+    seed: int, per_region: int, *, dressed: bool = False
+) -> Iterator[tuple[str, int, Sample]]:
     """``per_region`` frames of each region (region, index, sample): the faults cycled,
-    one in five two-line. ``bench/lpr.py``'s rendered set is seed 2024, 20 each."""
+    one in five two-line; ``dressed`` adds real plates' clutter to the same plates.
+    ``bench/lpr.py``'s rendered set is seed 2024, 20 each."""
     rng = random.Random(seed)
     for region in MIXED_REGIONS:
         for i in range(per_region):
             faults = FAULT_MIX[i % len(FAULT_MIX)]
-            yield region, i, sample(region, rng, faults=faults, two_line=i % 5 == 4)
+            two_line = i % 5 == 4
+            yield region, i, sample(region, rng, faults=faults, two_line=two_line, dressed=dressed)
 
 
 def write_set(

@@ -371,6 +371,23 @@ def test_a_sticker_is_a_coloured_place_inside_the_read() -> None:
     assert sticker_place(plate, LineRead(read.positions)) is None  # no spans known
 
 
+def test_a_character_on_a_coloured_ground_is_no_sticker() -> None:
+    # A specialty plate's picture (a sun behind a 4) colours a place as a seal does,
+    # but the place holds a character's ink, where a seal's print is thin.
+    from lpr.reader import sticker_place
+    from lpr.recognise import LineRead
+
+    plate = np.full((40, 200, 3), 235, np.uint8)
+    spans = tuple((i / 5 + 0.05, i / 5 + 0.15) for i in range(5))
+    read = LineRead(tuple({"A": 0.9} for _ in range(5)), spans)
+    plate[8:32, 85:115] = (150, 200, 250)  # a pale orange sun behind the third place
+    for i in range(5):
+        plate[10:30, 40 * i + 15 : 40 * i + 25] = 20  # each place's stroke of ink
+    assert sticker_place(plate, read) is None
+    plate[10:30, 95:105] = (150, 200, 250)  # the third place without its stroke: a seal
+    assert sticker_place(plate, read) == 2
+
+
 def test_a_fragment_gives_way_to_the_longer_overlapping_reading() -> None:
     from lpr.reader import _dedupe
     from lpr.types import Box, Reading
