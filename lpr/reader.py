@@ -12,6 +12,7 @@ too small for the first pass.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -20,7 +21,7 @@ from lpr import sessions
 from lpr.detect import TextLine, detect_lines
 from lpr.plate_look import BAND_SHARE, blue_share, top_band
 from lpr.recognise import AlphabetIndex, LineRead, crop_line, recognise
-from lpr.regions import Region, fit, get_region
+from lpr.regions import HELD_CONFIDENCE, Region, fit, get_region
 from lpr.types import Box, Reading
 
 # Pixels the detector sees on the first pass and on the second; its cost is about
@@ -52,7 +53,17 @@ STICKER_SATURATION = 60.0
 # places is a character on a coloured ground (a specialty plate's picture, a
 # Florida orange behind it), not a sticker: a seal's print is thin.
 CHARACTER_INK = 0.5
+# A gap between two places this many times the line's pitch has room for a
+# character the recogniser skipped (it read AGE2154 as AE2154, a 6-character
+# plate by one look-alike swap).
+GAP_PITCHES = 1.6
+# A patch of ink alone in a gap at least this share of the line's crop tall is a
+# character (capitals fill about two thirds of it); a hyphen is a tenth.
+SKIPPED_HEIGHT = 0.4
 MIN_TEXT_HEIGHT = 8.0
+# The narrowest box of one or two characters taken as a row of a two-line plate
+# (a 1 alone stands about 0.4 of its height wide).
+SHORT_ROW_ASPECT = 0.4
 # A line over one at least this much taller is the plate's header (a state's or a
 # city's name, Mercosur's country) when it reads more than ``MAX_PREFIX`` characters.
 HEADER_HEIGHT = 1.4
@@ -99,6 +110,19 @@ def as_bgr(frame: np.ndarray) -> np.ndarray:
 def _plate_like(line: TextLine) -> bool:
     w, h = line.size
     return h >= MIN_TEXT_HEIGHT and 1.2 <= w / h <= 14.0
+
+
+def _short_row(line: TextLine) -> bool:
+    """A line too short to be a plate by itself but shaped like one or two characters:
+    maybe a two-line plate's first row (a European square plate's "31" over "NXM2"),
+    read only together with the row under or over it."""
+    w, h = line.size
+    return h >= MIN_TEXT_HEIGHT and SHORT_ROW_ASPECT <= w / h < 1.2
+
+
+def _under_or_over(row: TextLine, lines: list[TextLine]) -> bool:
+    """Whether a short row sits stacked on one of the plate-like lines."""
+    return any(_stacked(row, ln) or _stacked(ln, row) for ln in lines)
 
 
 def _header(line: TextLine, lines: list[TextLine]) -> bool:
@@ -222,6 +246,35 @@ def _on_a_band(wide: np.ndarray, narrow: np.ndarray, left: bool) -> bool:
     return end_sat > field_sat + BAND_SATURATION
 
 
+def _ink_mask(crop: np.ndarray) -> np.ndarray:
+    """Per pixel of a line crop, whether it is ink: further from the plate's field (the
+    median brightness: characters cover less than half a line) than halfway to the
+    far twentieth, on whichever side the ink lies (dark on a light plate, light on a
+    Chinese blue one). A split on the histogram alone (Otsu's) parts glare from the
+    rest on a worn grey plate."""
+    value = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)[:, :, 2].astype(np.float32)
+    darkest, field, lightest = np.percentile(value, [5, 50, 95])
+    if field - darkest >= lightest - field:
+        mask: np.ndarray = value <= (field + darkest) / 2
+    else:
+        mask = value >= (field + lightest) / 2
+    return mask
+
+
+def _ink(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The middle rows of a line crop: the ink mask and the saturation."""
+    h = crop.shape[0]
+    band = crop[h // 5 : h - h // 5]
+    sat = cv2.cvtColor(band, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
+    return _ink_mask(band), sat
+
+
+def _window(centre: float, pitch: float, w: int) -> slice:
+    """The columns of a place: 0.3 of a pitch either side of its centre."""
+    x0 = max(0, round((centre - pitch * 0.3) * w))
+    return slice(x0, min(w, max(x0 + 1, round((centre + pitch * 0.3) * w))))
+
+
 def sticker_place(crop: np.ndarray, read: LineRead) -> int | None:
     """The one place inside the read (not at an end) where the picture is coloured
     on a plate whose characters are not: a sticker the recogniser read as a
@@ -230,27 +283,16 @@ def sticker_place(crop: np.ndarray, read: LineRead) -> int | None:
     n = len(read.positions)
     if n < 3 or len(read.spans) != n:
         return None
-    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
-    h, w = hsv.shape[:2]
-    band = hsv[h // 5 : h - h // 5]
-    rows = band[:, :, 1].astype(np.float32)
-    field = float(np.median(rows))
-    # Ink is the dark side of the line's brightness (dark on a light plate).
-    value = np.ascontiguousarray(band[:, :, 2])
-    level, _ = cv2.threshold(value, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = value <= level
+    ink, sat = _ink(crop)
+    field = float(np.median(sat))
     centres = [(a + b) / 2 for a, b in read.spans]
     pitch = (centres[-1] - centres[0]) / (n - 1)
-    windows = [
-        (max(0, round((c - pitch * 0.3) * w)), min(w, max(1, round((c + pitch * 0.3) * w))))
-        for c in centres
-    ]
-    shares = [float(np.mean(ink[:, x0 : max(x0 + 1, x1)])) for x0, x1 in windows]
+    windows = [_window(c, pitch, crop.shape[1]) for c in centres]
+    shares = [float(np.mean(ink[:, win])) for win in windows]
     coloured = [
         i
         for i in range(1, n - 1)
-        if float(np.mean(rows[:, windows[i][0] : max(windows[i][0] + 1, windows[i][1])]))
-        > field + STICKER_SATURATION
+        if float(np.mean(sat[:, windows[i]])) > field + STICKER_SATURATION
     ]
     if len(coloured) != 1:
         return None
@@ -259,6 +301,47 @@ def sticker_place(crop: np.ndarray, read: LineRead) -> int | None:
     if others > 0 and shares[place] >= CHARACTER_INK * others:
         return None
     return place
+
+
+def wide_gaps(read: LineRead) -> list[tuple[float, float]]:
+    """Where the read may have skipped a character: each gap between two places wider
+    than the line's pitch allows, as (the left place's centre, the right one's) in
+    shares of the crop's width."""
+    n = len(read.positions)
+    if n < 3 or len(read.spans) != n:
+        return []
+    centres = [(a + b) / 2 for a, b in read.spans]
+    steps = [b - a for a, b in pairwise(centres)]
+    pitch = float(np.median(steps))
+    return [
+        (a, b)
+        for (a, b), step in zip(pairwise(centres), steps, strict=True)
+        if pitch > 0 and step > GAP_PITCHES * pitch
+    ]
+
+
+def ink_between(crop: np.ndarray, gap: tuple[float, float]) -> bool:
+    """Whether a character stands alone between two places: a patch of ink in the middle
+    of the gap, touching neither place, a good part of the crop's height tall (the
+    places' centres come from the recogniser's steps, which can be off by a narrow
+    character's width: a 1 next to the gap can stand clear of the place's half). A hyphen or a dot
+    is a short patch; a space or the room for seals has none."""
+    w = crop.shape[1]
+    x0, x1 = round(gap[0] * w), round(gap[1] * w)
+    if x1 - x0 < 3:
+        return False
+    ink = _ink_mask(crop[:, x0:x1]).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    width = x1 - x0
+    return any(
+        stats[k, cv2.CC_STAT_LEFT] > 0
+        and stats[k, cv2.CC_STAT_LEFT] + stats[k, cv2.CC_STAT_WIDTH] < width
+        and width / 3
+        <= stats[k, cv2.CC_STAT_LEFT] + stats[k, cv2.CC_STAT_WIDTH] / 2
+        <= width * 2 / 3
+        and stats[k, cv2.CC_STAT_HEIGHT] >= SKIPPED_HEIGHT * crop.shape[0]
+        for k in range(1, count)
+    )
 
 
 def _union(a: Box, b: Box) -> Box:
@@ -368,24 +451,35 @@ class PlateReader:
 
     def _pass(self, frame: np.ndarray, budget: int) -> list[Reading]:
         found_lines = detect_lines(self._sessions.detector, frame, budget)
-        lines = [ln for ln in found_lines if _plate_like(ln)]
-        lines.sort(key=lambda ln: ln.score * ln.size[0] * ln.size[1], reverse=True)
-        lines = lines[:MAX_LINES]
+        by_size = sorted(
+            found_lines, key=lambda ln: ln.score * ln.size[0] * ln.size[1], reverse=True
+        )
+        lines = [ln for ln in by_size if _plate_like(ln)][:MAX_LINES]
         raw = [crop_line(frame, ln.corners()) for ln in lines]
         kept = [i for i, ln in enumerate(lines) if not _band_text(ln, raw[i], lines)]
         lines, raw = [lines[i] for i in kept], [raw[i] for i in kept]
+        short = [ln for ln in by_size if _short_row(ln) and _under_or_over(ln, lines)]
+        short = short[:MAX_LINES]
         crops = [trim_band(crop) for crop in raw]
         wide = [trim_band(crop_line(frame, ln.widened(WIDEN).corners())) for ln in lines]
-        both = recognise(self._sessions.recogniser, self._index, crops + wide)
-        reads = both[: len(lines)]
-        wide_reads = both[len(lines) :]
+        short_crops = [crop_line(frame, ln.corners()) for ln in short]
+        every = recognise(self._sessions.recogniser, self._index, crops + wide + short_crops)
+        n = len(lines)
+        reads = every[:n]
+        wide_reads = every[n : 2 * n]
+        # Short rows join the pairing after the plate-like lines; they are never
+        # read alone.
+        rows = lines + short
+        row_reads = reads + every[2 * n :]
         found: list[Reading] = []
         in_pairs: set[int] = set()
         half_rows: set[int] = set()
-        for i, top in enumerate(lines):
-            for j, bottom in enumerate(lines):
-                if i != j and _stacked(top, bottom) and not _header_row(top, bottom, reads[i]):
-                    joined = LineRead(reads[i].positions + reads[j].positions)
+        for i, top in enumerate(rows):
+            for j, bottom in enumerate(rows):
+                if i >= n and j >= n:
+                    continue
+                if i != j and _stacked(top, bottom) and not _header_row(top, bottom, row_reads[i]):
+                    joined = LineRead(row_reads[i].positions + row_reads[j].positions)
                     box = _union(top.box(), bottom.box())
                     # The rows of a two-line plate must fit a format whole.
                     reading = self._to_reading(
@@ -416,6 +510,11 @@ class PlateReader:
                 sticker=sticker_place(wide[i], wide_reads[i]),
             )
             reading = self._narrow_or_wide(narrow, wider, crops[i], wide[i])
+            if reading is not None and self._skipped(
+                *((wide[i], wide_reads[i]) if reading is wider else (crops[i], read))
+            ):
+                # The text read is short of the plate's: never enough to act on.
+                reading = replace(reading, confidence=min(reading.confidence, HELD_CONFIDENCE))
             if reading is not None and (
                 i in half_rows or _rows_in_one(line, reading) or _header(line, lines)
             ):
@@ -449,6 +548,11 @@ class PlateReader:
             return narrow
         added_left = wider.raw_text.index(narrow.raw_text) > 0
         return narrow if _on_a_band(wide_crop, narrow_crop, added_left) else wider
+
+    def _skipped(self, crop: np.ndarray, read: LineRead) -> bool:
+        """Whether the recogniser skipped a character inside the read: a gap read
+        again on its own holds one."""
+        return any(ink_between(crop, gap) for gap in wide_gaps(read))
 
     def _catch_all(self, reading: Reading) -> bool:
         return reading.format_name in self._catch_alls

@@ -396,6 +396,16 @@ def looks_of(region: str, text: str, style: Style) -> Style:
 
 
 DEALERS = ("AutoNation Toyota", "Smith Motors", "CarMax", "Ford of Denver")
+# Faces closer to real plates' (narrow, medium weight, monospaced) than DejaVu
+# Bold, where the machine has them (Debian's fonts-liberation, fonts-freefont-ttf).
+DRESS_FONTS = (
+    "LiberationSansNarrow-Bold.ttf",
+    "LiberationSansNarrow-Regular.ttf",
+    "LiberationSans-Bold.ttf",
+    "LiberationMono-Bold.ttf",
+    "FreeSansBold.ttf",
+    "FreeMonoBold.ttf",
+)
 US_INKS = ((120, 30, 20), (30, 30, 150), (20, 90, 20))  # navy, maroon, green (BGR)
 
 
@@ -403,11 +413,14 @@ def dress(region: str, text: str, style: Style) -> Style:
     """The clutter of real plates, drawn at random from the text alone (so the draws
     of the frame and of every other sample stay the same): screws, a validation
     sticker, the EU's stars, a specialty plate's picture and coloured characters, a
-    dealer's frame."""
+    dealer's frame; one plate in two in another face."""
     rng = random.Random(f"dress:{region}:{text}")
     us = region == "us"
+    faces = [p for p in (find_font([n]) for n in DRESS_FONTS) if p is not None]
+    face = rng.choice(faces) if faces and region != "cn" and rng.random() < 0.5 else style.font
     return replace(
         style,
+        font=face,
         bolts=rng.random() < (0.6 if us else 0.3),
         sticker=rng.choice(("tl", "tr", "bl", "br")) if us and rng.random() < 0.5 else "",
         stars=bool(style.band),

@@ -22,7 +22,8 @@ case "$role" in
     pkgs=("${base_pkgs[@]}" libpcsclite-dev pcscd vsmartcard-vpcd libzbar0 libgl1 libegl1 libegl-mesa0 libmtdev1 fonts-wqy-microhei) ;;
   dev)
     pkgs=("${base_pkgs[@]}" libpcsclite-dev pcscd vsmartcard-vpcd socat libzbar0 mosquitto postgresql
-          libgl1 libegl1 libegl-mesa0 libmtdev1 xvfb fonts-wqy-microhei) ;;
+          libgl1 libegl1 libegl-mesa0 libmtdev1 xvfb fonts-wqy-microhei
+          fonts-liberation fonts-freefont-ttf) ;;  # faces for the renderer's dressed plates
   *) echo "unknown role '$role': use server, kiosk, gate, turnstile, provision, demo or dev" >&2; exit 2 ;;
 esac
 
