@@ -321,11 +321,12 @@ def wide_gaps(read: LineRead) -> list[tuple[float, float]]:
 
 
 def ink_between(crop: np.ndarray, gap: tuple[float, float]) -> bool:
-    """Whether a character stands alone between two places: a patch of ink in the middle
-    of the gap, touching neither place, a good part of the crop's height tall (the
-    places' centres come from the recogniser's steps, which can be off by a narrow
-    character's width: a 1 next to the gap can stand clear of the place's half). A hyphen or a dot
-    is a short patch; a space or the room for seals has none."""
+    """Whether a character stands alone between two places: a patch of ink in the
+    middle third of the gap, touching neither place, a good part of the crop's
+    height tall. A hyphen or a dot is a short patch; a space or the room for seals
+    has none. (The places' centres come from the recogniser's steps, which can be
+    off by a narrow character's width: a 1 beside the gap can stand clear of its
+    place's half, but not in the gap's middle.)"""
     w = crop.shape[1]
     x0, x1 = round(gap[0] * w), round(gap[1] * w)
     if x1 - x0 < 3:
@@ -342,6 +343,12 @@ def ink_between(crop: np.ndarray, gap: tuple[float, float]) -> bool:
         and stats[k, cv2.CC_STAT_HEIGHT] >= SKIPPED_HEIGHT * crop.shape[0]
         for k in range(1, count)
     )
+
+
+def skipped_character(crop: np.ndarray, read: LineRead) -> bool:
+    """Whether the recogniser skipped a character inside the read: a wide gap with a
+    character's ink in it."""
+    return any(ink_between(crop, gap) for gap in wide_gaps(read))
 
 
 def _union(a: Box, b: Box) -> Box:
@@ -510,7 +517,7 @@ class PlateReader:
                 sticker=sticker_place(wide[i], wide_reads[i]),
             )
             reading = self._narrow_or_wide(narrow, wider, crops[i], wide[i])
-            if reading is not None and self._skipped(
+            if reading is not None and skipped_character(
                 *((wide[i], wide_reads[i]) if reading is wider else (crops[i], read))
             ):
                 # The text read is short of the plate's: never enough to act on.
@@ -548,11 +555,6 @@ class PlateReader:
             return narrow
         added_left = wider.raw_text.index(narrow.raw_text) > 0
         return narrow if _on_a_band(wide_crop, narrow_crop, added_left) else wider
-
-    def _skipped(self, crop: np.ndarray, read: LineRead) -> bool:
-        """Whether the recogniser skipped a character inside the read: a gap read
-        again on its own holds one."""
-        return any(ink_between(crop, gap) for gap in wide_gaps(read))
 
     def _catch_all(self, reading: Reading) -> bool:
         return reading.format_name in self._catch_alls
