@@ -209,16 +209,17 @@ def test_prepaid_lpr_is_wired(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_widened_read_helpers() -> None:
-    from lpr.reader import _extends, _on_a_band
+    from lpr.line_marks import on_a_band
+    from lpr.reader import _extends
 
     assert _extends("PJK4867", "JK4867")
     assert not _extends("DUH9191", "OUH9191")
     white = np.full((48, 200, 3), 235, np.uint8)
     wide = np.full((48, 240, 3), 235, np.uint8)
-    assert not _on_a_band(wide, white, left=True)
+    assert not on_a_band(wide, white, left=True)
     wide[:, :20] = (153, 51, 0)  # the EU band's blue, in BGR
-    assert _on_a_band(wide, white, left=True)
-    assert not _on_a_band(wide, white, left=False)
+    assert on_a_band(wide, white, left=True)
+    assert not on_a_band(wide, white, left=False)
 
 
 def test_us_state_names_and_slogans_are_not_read_as_the_plate() -> None:
@@ -245,7 +246,7 @@ def test_grey_infrared_frames_are_read(reader: PlateReader) -> None:
 
 
 def test_band_is_trimmed_but_a_blue_plate_is_not() -> None:
-    from lpr.reader import trim_band
+    from lpr.line_marks import trim_band
 
     plate = np.full((48, 200, 3), 235, np.uint8)
     plate[:, 5:25] = (153, 51, 0)  # the EU band, after a little background
@@ -255,7 +256,7 @@ def test_band_is_trimmed_but_a_blue_plate_is_not() -> None:
 
 
 def test_bands_at_both_ends_are_trimmed_across_the_border_line() -> None:
-    from lpr.reader import trim_band
+    from lpr.line_marks import trim_band
 
     plate = np.full((48, 240, 3), 235, np.uint8)
     plate[:, 5:25] = (153, 51, 0)  # the EU band
@@ -355,7 +356,7 @@ def test_a_seal_read_as_a_character_is_left_out() -> None:
 
 
 def test_a_sticker_is_a_coloured_place_inside_the_read() -> None:
-    from lpr.reader import sticker_place
+    from lpr.line_marks import sticker_place
     from lpr.recognise import LineRead
 
     plate = np.full((40, 200, 3), 235, np.uint8)
@@ -374,7 +375,7 @@ def test_a_sticker_is_a_coloured_place_inside_the_read() -> None:
 def test_a_character_on_a_coloured_ground_is_no_sticker() -> None:
     # A specialty plate's picture (a sun behind a 4) colours a place as a seal does,
     # but the place holds a character's ink, where a seal's print is thin.
-    from lpr.reader import sticker_place
+    from lpr.line_marks import sticker_place
     from lpr.recognise import LineRead
 
     plate = np.full((40, 200, 3), 235, np.uint8)
@@ -590,7 +591,7 @@ def test_a_character_the_recogniser_skipped_is_not_acted_on() -> None:
 
 
 def test_ink_alone_in_a_gap_is_a_skipped_character() -> None:
-    from lpr.reader import ink_between, wide_gaps
+    from lpr.line_marks import ink_between, wide_gaps
     from lpr.recognise import LineRead
 
     # Five places read at 0.1, 0.25, 0.55, 0.7, 0.85: a gap of two pitches between
