@@ -151,11 +151,17 @@ class Region:
 
     @property
     def alphabet(self) -> str:
+        """The characters the recogniser keeps: those the formats allow, and their
+        look-alikes. A character read that no format allows (a Chinese plate's 0
+        read as O, a letter mainland plates never use) is kept for the fit to swap;
+        left out, it would count as a separator and drop a place (粤B0 read 粤B)."""
         chars: set[str] = set()
         for fmt in self.formats:
             for pattern in fmt.patterns:
                 for cls in set(pattern):
                     chars.update(CLASSES[cls])
+        for ch in list(chars):
+            chars.update(twins(ch))
         return "".join(sorted(chars))
 
 

@@ -614,3 +614,18 @@ def test_ink_alone_in_a_gap_is_a_skipped_character() -> None:
         read.positions, tuple((c - 0.01, c + 0.01) for c in (0.1, 0.25, 0.4, 0.55, 0.7))
     )
     assert wide_gaps(even) == []
+
+
+def test_a_chinese_zero_read_as_o_is_swapped_not_dropped() -> None:
+    # Mainland plates never use O or I, but the recogniser reads a 0 as O; kept for
+    # the fit to swap, not taken for a separator (粤B0 over 77780 had been read
+    # 粤B77780 at 1.0, a valid seven-character plate: acted on wrongly).
+    reader = PlateReader(ReaderSettings(region="cn"))
+    samples = []
+    for n, text in enumerate(("粤B077780", "京A012345", "苏E0D1234", "浙C055501")):
+        rng = random.Random(n)
+        plate = render.render_plate(text, render.Style(colours="blue", two_line_split=3))
+        samples.append(render.compose(plate, text, rng=rng, plate_width=rng.randint(130, 170)))
+    exact, _, wrong_acted = read_samples(reader, samples)
+    assert wrong_acted == []
+    assert exact == len(samples)
