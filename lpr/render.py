@@ -14,6 +14,7 @@ default feed is rendered once and shipped in ``lpr/simfeed``.
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import re
 from collections.abc import Iterator, Sequence
@@ -41,11 +42,17 @@ COLOURS = {
 
 
 def find_font(names: Sequence[str]) -> Path | None:
-    for name in names:
-        for folder in FONT_DIRS:
-            hits = sorted(folder.rglob(name)) if folder.is_dir() else []
-            if hits:
-                return hits[0]
+    """The first of ``names`` installed."""
+    return next((path for path in map(_font_file, names) if path is not None), None)
+
+
+@functools.cache
+def _font_file(name: str) -> Path | None:
+    # Cached: every sample looks its faces up, and each look walks the font folders.
+    for folder in FONT_DIRS:
+        hits = sorted(folder.rglob(name)) if folder.is_dir() else []
+        if hits:
+            return hits[0]
     return None
 
 
