@@ -162,6 +162,14 @@ def _extends(longer: str, shorter: str) -> bool:
     return len(longer) > len(shorter) and shorter in longer
 
 
+def _recovers(narrow: LineRead, wider: LineRead, crop: np.ndarray, wide_crop: np.ndarray) -> bool:
+    """Whether a line's widened crop reads characters its box clipped: the narrow read
+    with characters added at its ends, not on a coloured band (the EU's country code)."""
+    if not _extends(wider.text, narrow.text):
+        return False
+    return not on_a_band(wide_crop, crop, left=wider.text.index(narrow.text) > 0)
+
+
 def _union(a: Box, b: Box) -> Box:
     x0, y0 = min(a.x, b.x), min(a.y, b.y)
     x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
@@ -296,12 +304,37 @@ class PlateReader:
                 if i >= n and j >= n:
                     continue
                 if i != j and _stacked(top, bottom) and not _header_row(top, bottom, row_reads[i]):
-                    joined = LineRead(row_reads[i].positions + row_reads[j].positions)
                     box = _union(top.box(), bottom.box())
+                    band = top_band(frame, top)
                     # The rows of a two-line plate must fit a format whole.
                     reading = self._to_reading(
-                        joined, box, allow_drop=False, top_band=top_band(frame, top)
+                        LineRead(row_reads[i].positions + row_reads[j].positions),
+                        box,
+                        allow_drop=False,
+                        top_band=band,
                     )
+                    wider_rows = [
+                        wide_reads[k]
+                        if k < n and _recovers(reads[k], wide_reads[k], crops[k], wide[k])
+                        else None
+                        for k in (i, j)
+                    ]
+                    if reading is not None and any(wider_rows):
+                        # A row's box clipped an end character (JS9 over 6417, the 6
+                        # cut off, read JS9417): the rows as the widened crops read
+                        # them, if they fit; if they do not, the clipped read is held.
+                        top_read, bottom_read = (
+                            w or row_reads[k] for w, k in zip(wider_rows, (i, j), strict=True)
+                        )
+                        whole = self._to_reading(
+                            LineRead(top_read.positions + bottom_read.positions),
+                            box,
+                            allow_drop=False,
+                            top_band=band,
+                        )
+                        reading = whole or replace(
+                            reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
+                        )
                     if reading is not None:
                         found.append(reading)
                         in_pairs.update((i, j))
@@ -351,6 +384,13 @@ class PlateReader:
         wide_crop: np.ndarray,
     ) -> Reading | None:
         """The wider crop's read where it recovers characters the narrow box clipped."""
+        if narrow is None and wider is not None and self._catch_all(wider):
+            # The boxed line read as no plate, and what the widened crop adds makes
+            # only a catch-all: a validation sticker's digit beside the last character
+            # (129IIB read 12911B8) or a Chinese plate without its province character
+            # (湘Y345002 read Y345002) fits one as well as a plate does. A closer look
+            # may read it whole; this read alone is not acted on.
+            return replace(wider, confidence=min(wider.confidence, HELD_CONFIDENCE))
         if wider is None or narrow is None:
             return narrow or wider
         # Compared as read, before the formats' swaps: a clipped end can make the

@@ -629,3 +629,41 @@ def test_a_chinese_zero_read_as_o_is_swapped_not_dropped() -> None:
     exact, _, wrong_acted = read_samples(reader, samples)
     assert wrong_acted == []
     assert exact == len(samples)
+
+
+def test_a_widened_crop_that_fits_only_a_catch_all_is_not_acted_on() -> None:
+    # Dressed frames once acted on wrongly, the boxed line reading as no plate and the
+    # widened crop as a catch-all: 129IIB with a validation sticker's 8 beside the B
+    # (12911B8, "other US", 0.91), and 湘Y345002 under glare without its province
+    # character (Y345002, "other European", with no region configured). The second
+    # reads whole on a closer look.
+    wanted = {(707, "us", 17): ("us", False), (202, "cn", 3): ("any", True)}
+    for seed in sorted({seed for seed, _, _ in wanted}):
+        for region, i, s in render.mixed_set(seed, 20, dressed=True):
+            if (seed, region, i) not in wanted:
+                continue
+            configured, whole = wanted[seed, region, i]
+            readings = PlateReader(ReaderSettings(region=configured)).read(s.frame)
+            assert [
+                r.text for r in readings if r.actionable(ACT_THRESHOLD) and r.text != s.text
+            ] == []
+            if whole:
+                reading, _ = pick(readings, s.box)
+                assert reading is not None
+                assert (reading.text, reading.actionable(ACT_THRESHOLD)) == (s.text, True)
+
+
+def test_a_two_line_row_whose_box_clipped_a_character_is_read_whole() -> None:
+    # JS9 over 6417 (a US square plate, dressed): the bottom row's box cut the 6 off,
+    # and with no region configured JS9417 fitted a German format and was acted on.
+    # The row's widened crop reads 6417, and the rows read as the plate.
+    for region, i, s in render.mixed_set(707, 20, dressed=True):
+        if (region, i) == ("us", 4):
+            for configured in ("any", "us"):
+                readings = PlateReader(ReaderSettings(region=configured)).read(s.frame)
+                reading, _ = pick(readings, s.box)
+                assert reading is not None
+                assert (reading.text, reading.actionable(ACT_THRESHOLD)) == (s.text, True)
+            break
+    else:
+        raise AssertionError("the draw has no us4")
