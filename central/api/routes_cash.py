@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from central.api import models as m
 from central.api.deps import Db, EstateDep, IdempotencyKey, context, require, write
 from central.auth.principal import Principal, Role
-from central.cash import service
+from central.cash import service, unapplied
 from central.ledger.idempotency import check_key
 
 router = APIRouter(prefix="/v1/cash", tags=["cash"])
@@ -24,6 +24,8 @@ Responses: dict[int | str, dict[str, Any]] = {
     code: {"model": m.ErrorOut} for code in (401, 403, 404, 409, 422)
 }
 CollectionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+TerminalId = Annotated[str, Path(min_length=1, max_length=64)]
+Seq = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class CountIn(BaseModel):
@@ -41,6 +43,15 @@ class AlreadyCountedOut(BaseModel):
 
     error: m.ErrorDetail
     collection: dict[str, Any] | None = None
+
+
+class CreditIn(BaseModel):
+    """The wallet a refused cash top-up's money goes into."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: Annotated[str, Field(min_length=1, max_length=32)]
+    wallet: Annotated[str, Field(min_length=1, max_length=32)]
 
 
 @router.get("/collections", responses=Responses)
@@ -108,3 +119,56 @@ def count_collection(
             {"error": {"code": err.code, "message": err.message}, "collection": err.collection},
             status_code=err.status,
         )
+
+
+@router.get("/unapplied", responses=Responses)
+def list_unapplied(
+    db: Db,
+    _: Annotated[Principal, Depends(Readers)],
+    terminal: Annotated[str | None, Query(max_length=64)] = None,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Cash the kiosks took for top-ups the ledger refused (the unit or wallet the
+    kiosk named is not on the server), newest first: the amount, what was refused and
+    why, and its credit (`credited`, null until the office credits it). The cash is
+    in the kiosk's box: until credited, `cash_box:<kiosk>` holds it after the count."""
+    with db.read() as conn:
+        return unapplied.list_unapplied(conn, terminal=terminal, open_only=open_only, limit=limit)
+
+
+@router.post("/unapplied/{terminal_id}/{seq}/credit", status_code=201, responses=Responses)
+def credit_unapplied(
+    terminal_id: TerminalId,
+    seq: Seq,
+    body: CreditIn,
+    db: Db,
+    estate: EstateDep,
+    principal: Annotated[Principal, Depends(Managers)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Credit a refused cash top-up's money into the wallet the office names: one
+    transaction from `cash_box:<kiosk>` into it, once per journal entry (a second
+    credit is `409 already_credited`; the same Idempotency-Key again answers the
+    first answer)."""
+    key = check_key(key)
+
+    def apply(conn: Connection) -> dict[str, Any]:
+        return unapplied.credit(
+            conn,
+            context(estate, principal, key),
+            terminal_id=terminal_id,
+            seq=seq,
+            unit=body.unit,
+            wallet=body.wallet,
+        )
+
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="cash_unapplied_credit",
+        request={"terminal": terminal_id, "seq": seq, **body.model_dump()},
+        subject=f"journal:{terminal_id}:{seq}",
+        apply=apply,
+    )

@@ -3,8 +3,11 @@
 ``collections`` lists them (``--open``: those still to count); ``count ID`` enters
 the count per denomination (``--counts 10000=3,5000=1``) or as a total in minor
 units (``--total 35000``), posts it once and says the variance in words.
+``unapplied`` lists the cash top-ups the ledger refused (``--open``: those not
+credited yet); ``credit KIOSK SEQ --unit U --wallet W`` posts one's cash from the
+kiosk's box into that wallet, once.
 Exit status: 0 done, 1 refused (an unknown collection, one counted already, a
-count that is not a count).
+count that is not a count, a credit made already).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from central.cash import service
+from central.cash import service, unapplied
 from central.db.database import Database
 from central.db.types import utcnow
 from central.errors import InvalidRequest
@@ -44,6 +47,23 @@ def add_parsers(sub: Any) -> None:
         "--by", default="cash", help="who counted, recorded as cli:NAME (default cli:cash)"
     )
     count.add_argument("--json", action="store_true", help="machine-readable output")
+    un = p_sub.add_parser(
+        "unapplied", help="cash the kiosks took for top-ups the ledger refused, newest first"
+    )
+    un.add_argument("--open", action="store_true", help="only those not credited yet")
+    un.add_argument("--terminal", help="only this kiosk's")
+    un.add_argument("--json", action="store_true", help="machine-readable output")
+    cr = p_sub.add_parser(
+        "credit", help="credit a refused cash top-up's money into a wallet (posted once)"
+    )
+    cr.add_argument("terminal", help="the kiosk that took the cash")
+    cr.add_argument("seq", type=int, help="its journal entry (see: cash unapplied)")
+    cr.add_argument("--unit", required=True, help="the unit whose wallet gets the money")
+    cr.add_argument("--wallet", required=True, help="the wallet, e.g. electricity")
+    cr.add_argument(
+        "--by", default="cash", help="who credits it, recorded as cli:NAME (default cli:cash)"
+    )
+    cr.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def parse_counts(text: str) -> dict[str, int]:
@@ -103,8 +123,67 @@ def _said(c: dict[str, Any]) -> str:
     return head
 
 
+def _unapplied_line(u: dict[str, Any]) -> str:
+    amount = Money(u["amount"], u["currency"] or "").format()
+    credited = "-" if u["credited"] is None else f"credited ({u['credited']['transaction_id']})"
+    return (
+        f"{u['terminal_id']:<20}{u['seq']:<8}{u['received_at'][:16].replace('T', ' '):<18}"
+        f"{amount:>16}  {u['unit'] or '-':<10}{u['wallet'] or '-':<13}"
+        f"{u['refused']['code'] or '-':<18}{credited}"
+    )
+
+
+def _unapplied(db: Database, args: argparse.Namespace) -> int:
+    if args.cash_action == "unapplied":
+        with db.read() as conn:
+            found = unapplied.list_unapplied(
+                conn, terminal=args.terminal, open_only=args.open, limit=1000
+            )
+        if args.json:
+            print(json.dumps(found, ensure_ascii=False, sort_keys=True))
+            return 0
+        if not found:
+            print("no refused cash top-ups")
+            return 0
+        print(
+            f"{'TERMINAL':<20}{'SEQ':<8}{'RECEIVED (UTC)':<18}{'AMOUNT':>16}  {'UNIT':<10}"
+            f"{'WALLET':<13}{'REFUSED':<18}CREDIT"
+        )
+        for u in found:
+            print(_unapplied_line(u))
+        still = sum(u["credited"] is None for u in found)
+        if still:
+            print(
+                f"{still} to credit: prepaid central cash credit TERMINAL SEQ "
+                "--unit UNIT --wallet WALLET"
+            )
+        return 0
+    with db.write() as conn:
+        ctx = Context(
+            estate=estate_settings.load(conn),
+            idempotency_key=unapplied.ledger_key(args.terminal, args.seq),
+            actor=f"cli:{args.by}",
+            now=utcnow(),
+        )
+        done = unapplied.credit(
+            conn, ctx, terminal_id=args.terminal, seq=args.seq, unit=args.unit, wallet=args.wallet
+        )
+    if args.json:
+        print(json.dumps(done, ensure_ascii=False, sort_keys=True))
+    else:
+        amount = Money(done["amount"], done["currency"]).format()
+        print(
+            f"{amount} of {done['terminal_id']}'s entry {done['seq']} credited to "
+            f"{args.unit} {args.wallet} from {done['cash_box']} "
+            f"(transaction {done['credited']['transaction_id']})"
+        )
+    return 0
+
+
 def command(open_db: Callable[[], Database], args: argparse.Namespace) -> int:
     db = open_db()
+    if args.cash_action in ("unapplied", "credit"):
+        return _unapplied(db, args)
     if args.cash_action == "collections":
         with db.read() as conn:
             found = service.list_collections(

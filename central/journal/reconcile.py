@@ -53,13 +53,20 @@ def server_report(
         if r.kind in dj.LEDGER_KINDS:
             journal_totals[r.kind] = journal_totals.get(r.kind, 0) + amount
         if r.verdict == "rejected":
+            explanation = f"{r.code}: {r.message}"
+            if r.kind == "top_up" and body.get("method") == "cash" and amount > 0:
+                explanation += (
+                    "; the cash is in the kiosk's box: credit it to the household's wallet "
+                    f"(POST /v1/cash/unapplied/{terminal_id}/{r.seq}/credit, or prepaid "
+                    f"central cash credit {terminal_id} {r.seq} --unit UNIT --wallet WALLET)"
+                )
             differences.append(
                 {
                     "seq": r.seq,
                     "kind": r.kind,
                     "amount": amount,
                     "difference": "rejected",
-                    "explanation": f"{r.code}: {r.message}",
+                    "explanation": explanation,
                 }
             )
             continue

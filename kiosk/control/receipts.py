@@ -31,7 +31,8 @@ class Receipts(ControllerCore):
             if done is not None and done.state == "applied":
                 balance_after = self._balance_after(done)
             elif done is not None and done.state == "rejected":
-                # The cash is in the box and in the journal: the back office settles it.
+                # The cash is in the box and in the journal: the back office credits it
+                # (prepaid central cash unapplied / credit).
                 log.error("server refused top-up %s", entry.key)
         except CentralUnavailable as err:
             log.warning("top-up %s pending: %s", entry.key, err)

@@ -18,6 +18,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from central.cash import service
+from central.cash import service, unapplied
 from central.cash.tables import cash_collections
 from central.db.database import Database
 from central.db.schema import accounts, audit_log, postings, transactions
@@ -54,16 +55,16 @@ class Kiosk:
         self.journal = KioskJournal(path, self.identity)
         self.network = support.Network(client)
 
-    def cash(self, *notes: int, device: str = "bill_acceptor") -> int:
+    def cash(self, *notes: int, device: str = "bill_acceptor", unit: str = UNIT) -> int:
         """One cash session: the notes stacked, then its top-up; the top-up's seq."""
         session = secrets.token_hex(8)
         self.journal.append(
-            "cash_open", {"unit": UNIT, "wallet": "electricity", "card": ""}, session=session
+            "cash_open", {"unit": unit, "wallet": "electricity", "card": ""}, session=session
         )
         for note in notes:
             self.journal.append("cash_in", {"amount": note, "device": device}, session=session)
         return self.journal.record_top_up(
-            unit=UNIT,
+            unit=unit,
             wallet="electricity",
             amount=sum(notes),
             currency="CNY",
@@ -490,4 +491,154 @@ def test_the_command_lists_counts_once_and_says_the_variance(
     assert "short by 50.00 CNY" in run_cli(db_url, "collections").stdout
     assert balance(db, f"cash_box:{kiosk.id}") == 0
     assert balance(db, "variance:cash") == -5000
+    books_balance(db)
+
+
+# -- cash taken for a top-up the ledger refused ------------------------------------------
+def unapplied_list(client: TestClient, headers: dict[str, str], **params: str) -> list[Any]:
+    answer = client.get("/v1/cash/unapplied", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    found: list[Any] = answer.json()
+    return found
+
+
+def credit(
+    client: TestClient, headers: dict[str, str], terminal: str, seq: int, body: Any, key: str
+) -> Any:
+    return client.post(
+        f"/v1/cash/unapplied/{terminal}/{seq}/credit",
+        json=body,
+        headers={**headers, "Idempotency-Key": key},
+    )
+
+
+def test_cash_for_a_refused_top_up_is_listed_and_credited_once_from_the_box(
+    client: TestClient, db: Database, db_url: str, manager: dict[str, str], kiosk: Kiosk
+) -> None:
+    kiosk.cash(10000, 5000)
+    # The kiosk named a unit the server does not have (its offline snapshot was
+    # stale): the top-up is refused, the 20.00 note is in the box all the same.
+    refused_seq = kiosk.cash(2000, unit="Z-9999")
+    kiosk.journal.collect_cash()
+    result = kiosk.sync()
+    assert result.rejected == 1
+    wallet = f"wallet:{UNIT}:electricity"
+    before = balance(db, wallet)
+    assert balance(db, f"cash_box:{kiosk.id}") == -15000  # only what the ledger took in
+
+    (u,) = unapplied_list(client, manager)
+    assert (u["terminal_id"], u["seq"], u["amount"], u["currency"]) == (
+        kiosk.id,
+        refused_seq,
+        2000,
+        "CNY",
+    )
+    assert (u["unit"], u["wallet"], u["refused"]["code"]) == (
+        "Z-9999",
+        "electricity",
+        "unknown_unit",
+    )
+    assert u["credited"] is None
+    auditor = {"Authorization": f"Bearer {token_for(db, 'auditor')}"}
+    assert unapplied_list(client, auditor, open="true") == [u]
+    day = datetime.fromisoformat(u["received_at"]).astimezone(ESTATE.zone).date()
+    report = client.get(
+        f"/v1/terminals/{kiosk.id}/journal/report",
+        params={"day": day.isoformat()},
+        headers=manager,
+    )
+    assert report.status_code == 200, report.text
+    (said,) = [d for d in report.json()["differences"] if d.get("seq") == refused_seq]
+    assert f"prepaid central cash credit {kiosk.id} {refused_seq}" in said["explanation"]
+
+    # The count relieves the box of the kiosk's count, the refused note with it:
+    # the box account is left holding what no wallet got.
+    (c,) = collections(client, manager)
+    assert c["expected"]["total"] == 17000
+    assert count(client, manager, c["id"], {"total": 17000}, "count").status_code == 201
+    assert balance(db, f"cash_box:{kiosk.id}") == 2000
+
+    for role in ("cashier", "auditor", "technician"):
+        other = {"Authorization": f"Bearer {token_for(db, role)}"}
+        no = credit(
+            client, other, kiosk.id, refused_seq, {"unit": UNIT, "wallet": "electricity"}, role
+        )
+        assert no.status_code == 403, no.text
+    wrong_wallet = credit(
+        client, manager, kiosk.id, refused_seq, {"unit": "Z-9999", "wallet": "electricity"}, "w"
+    )
+    assert (wrong_wallet.status_code, wrong_wallet.json()["error"]["code"]) == (
+        404,
+        "unknown_unit",
+    )
+    applied_seq = refused_seq - 2  # the first session's top-up, applied
+    not_refused = credit(
+        client, manager, kiosk.id, applied_seq, {"unit": UNIT, "wallet": "electricity"}, "n"
+    )
+    assert (not_refused.status_code, not_refused.json()["error"]["code"]) == (
+        404,
+        "unknown_unapplied",
+    )
+    assert balance(db, f"cash_box:{kiosk.id}") == 2000  # nothing moved
+
+    body = {"unit": UNIT, "wallet": "electricity"}
+    answer = credit(client, manager, kiosk.id, refused_seq, body, "credit-1")
+    assert answer.status_code == 201, answer.text
+    done = answer.json()
+    assert done["credited"]["by"] == "staff:boss"
+    assert legs_of(db, done["credited"]["transaction_id"]) == {
+        f"cash_box:{kiosk.id}": -2000,
+        wallet: 2000,
+    }
+    assert balance(db, f"cash_box:{kiosk.id}") == 0
+    assert balance(db, wallet) == before + 2000
+    same = credit(client, manager, kiosk.id, refused_seq, body, "credit-1")
+    assert (same.status_code, same.json()) == (201, done)
+    twice = credit(client, manager, kiosk.id, refused_seq, body, "credit-2")
+    assert (twice.status_code, twice.json()["error"]["code"]) == (409, "already_credited")
+    assert unapplied_list(client, manager, open="true") == []
+    assert unapplied_list(client, manager)[0]["credited"] == done["credited"]
+
+    listed = run_cli(db_url, "unapplied")
+    assert listed.returncode == 0, listed.stderr
+    assert f"credited ({done['credited']['transaction_id']})" in listed.stdout
+    again = run_cli(
+        db_url, "credit", kiosk.id, str(refused_seq), "--unit", UNIT, "--wallet", "electricity"
+    )
+    assert again.returncode == 1
+    assert "already_credited" in again.stderr
+    assert run_cli(db_url, "unapplied", "--open").stdout.strip() == "no refused cash top-ups"
+    with db.read() as conn:
+        assert len(unapplied.list_unapplied(conn, terminal="kiosk-other")) == 0
+    books_balance(db)
+
+
+def test_the_command_credits_a_refused_cash_top_up(
+    client: TestClient, db: Database, db_url: str, kiosk: Kiosk
+) -> None:
+    seq = kiosk.cash(5000, unit="Z-9999")
+    kiosk.sync()
+    listed = run_cli(db_url, "unapplied", "--open")
+    assert listed.returncode == 0, listed.stderr
+    assert "50.00 CNY" in listed.stdout
+    assert "unknown_unit" in listed.stdout
+    assert "1 to credit: prepaid central cash credit" in listed.stdout
+    done = run_cli(
+        db_url,
+        "credit",
+        kiosk.id,
+        str(seq),
+        "--unit",
+        UNIT,
+        "--wallet",
+        "electricity",
+        "--by",
+        "li",
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"50.00 CNY of {kiosk.id}'s entry {seq} credited to {UNIT} electricity" in done.stdout
+    assert balance(db, f"cash_box:{kiosk.id}") == -5000  # the box, not yet counted, holds it
+    unknown = run_cli(db_url, "credit", kiosk.id, "999", "--unit", UNIT, "--wallet", "electricity")
+    assert unknown.returncode == 1
+    assert "unknown_unapplied" in unknown.stderr
     books_balance(db)
