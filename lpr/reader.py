@@ -322,7 +322,8 @@ class PlateReader:
                     if reading is not None and any(wider_rows):
                         # A row's box clipped an end character (JS9 over 6417, the 6
                         # cut off, read JS9417): the rows as the widened crops read
-                        # them, if they fit; if they do not, the clipped read is held.
+                        # them, if they fit a listed format; if not, the clipped read is
+                        # held.
                         top_read, bottom_read = (
                             w or row_reads[k] for w, k in zip(wider_rows, (i, j), strict=True)
                         )
@@ -332,6 +333,8 @@ class PlateReader:
                             allow_drop=False,
                             top_band=band,
                         )
+                        if whole is not None and self._catch_all(whole):
+                            whole = None  # what the widened rows add makes no listed plate
                         reading = whole or replace(
                             reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
                         )
