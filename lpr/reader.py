@@ -162,12 +162,15 @@ def _extends(longer: str, shorter: str) -> bool:
     return len(longer) > len(shorter) and shorter in longer
 
 
-def _recovers(narrow: LineRead, wider: LineRead, crop: np.ndarray, wide_crop: np.ndarray) -> bool:
+def _recovers(narrow: str, wider: str, crop: np.ndarray, wide_crop: np.ndarray) -> bool:
     """Whether a line's widened crop reads characters its box clipped: the narrow read
-    with characters added at its ends, not on a coloured band (the EU's country code)."""
-    if not _extends(wider.text, narrow.text):
+    with characters added at its ends, not on a coloured band (the EU's country code).
+    Compared as read, before the formats' swaps: a clipped end can make the narrow read
+    fit another format by a look-alike (V145KF as Portuguese VI45KF, where the wide
+    crop read JV145KF)."""
+    if not _extends(wider, narrow):
         return False
-    return not on_a_band(wide_crop, crop, left=wider.text.index(narrow.text) > 0)
+    return not on_a_band(wide_crop, crop, left=wider.index(narrow) > 0)
 
 
 def _union(a: Box, b: Box) -> Box:
@@ -315,7 +318,7 @@ class PlateReader:
                     )
                     wider_rows = [
                         wide_reads[k]
-                        if k < n and _recovers(reads[k], wide_reads[k], crops[k], wide[k])
+                        if k < n and _recovers(reads[k].text, wide_reads[k].text, crops[k], wide[k])
                         else None
                         for k in (i, j)
                     ]
@@ -396,18 +399,14 @@ class PlateReader:
             return replace(wider, confidence=min(wider.confidence, HELD_CONFIDENCE))
         if wider is None or narrow is None:
             return narrow or wider
-        # Compared as read, before the formats' swaps: a clipped end can make the
-        # narrow read fit another format by a look-alike (V145KF as Portuguese
-        # VI45KF, where the wide crop read JV145KF).
-        if not _extends(wider.raw_text, narrow.raw_text):
-            return narrow
         if self._catch_all(wider) and not self._catch_all(narrow):
             return narrow
         # More look-alike swaps to make the longer text fit is no recovery.
         if len(wider.corrected) > len(narrow.corrected):
             return narrow
-        added_left = wider.raw_text.index(narrow.raw_text) > 0
-        return narrow if on_a_band(wide_crop, narrow_crop, added_left) else wider
+        return (
+            wider if _recovers(narrow.raw_text, wider.raw_text, narrow_crop, wide_crop) else narrow
+        )
 
     def _catch_all(self, reading: Reading) -> bool:
         return reading.format_name in self._catch_alls

@@ -83,7 +83,7 @@ class AlreadyCounted(Refused):
         self.collection = collection
 
 
-def _is_int(value: object) -> TypeGuard[int]:
+def is_int(value: object) -> TypeGuard[int]:
     # JSON's true is an int to Python; a count of True pieces is a malformed entry.
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -104,7 +104,7 @@ def _counts(raw: object, *, code: str) -> dict[int, int]:
                 'e.g. "10000" for a 100.00 note',
                 code=code,
             )
-        if not _is_int(pieces) or not 0 <= pieces <= MAX_PIECES:
+        if not is_int(pieces) or not 0 <= pieces <= MAX_PIECES:
             raise InvalidRequest(
                 f"the count of denomination {key} must be a whole number of pieces from 0 "
                 f"to {MAX_PIECES}, not {pieces!r}",
@@ -130,11 +130,11 @@ def parse_collected(body: Mapping[str, Any], currency: str) -> Collected:
     device, period = body.get("device"), body.get("period")
     if not isinstance(device, str) or not DEVICE.fullmatch(device):
         raise bad("names its device (bill_acceptor, coin_acceptor, ...)")
-    if not _is_int(period) or not 1 <= period <= MAX_PERIOD:
+    if not is_int(period) or not 1 <= period <= MAX_PERIOD:
         raise bad(f"carries its period, a whole number from 1, not {period!r}")
     counts = _counts(body.get("counts"), code="malformed_entry")
     total, expected = body.get("total"), sum(d * n for d, n in counts.items())
-    if not _is_int(total) or total != expected:
+    if not is_int(total) or total != expected:
         raise bad(f"total ({total!r}) must be the sum of its counts ({expected})")
     if body.get("currency") != currency:
         raise InvalidRequest(
@@ -157,7 +157,7 @@ def parse_count(*, counts: object | None = None, total: object | None = None) ->
     if counts is not None:
         per = _counts(counts, code="invalid_count")
         return Count(per, sum(d * n for d, n in per.items()))
-    if not _is_int(total) or not 0 <= total <= MAX_AMOUNT:
+    if not is_int(total) or not 0 <= total <= MAX_AMOUNT:
         raise InvalidRequest(
             f"the counted total is a whole number of minor units from 0 to {MAX_AMOUNT}, "
             f"not {total!r}",

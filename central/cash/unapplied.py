@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from central.cash.service import is_int
 from central.db.schema import transactions
 from central.errors import NotFound, Refused
 from central.journal.tables import journal_entries
@@ -42,14 +43,10 @@ class AlreadyCredited(Refused):
     code = "already_credited"
 
 
-def _is_cash(body: dict[str, Any]) -> bool:
+def is_cash(body: dict[str, Any]) -> bool:
+    """Whether a top-up entry's body took cash: method cash, a positive whole amount."""
     amount = body.get("amount")
-    return (
-        body.get("method") == "cash"
-        and isinstance(amount, int)
-        and not isinstance(amount, bool)
-        and amount > 0
-    )
+    return body.get("method") == "cash" and is_int(amount) and amount > 0
 
 
 def _view(row: Any, credited: Any) -> dict[str, Any]:
@@ -101,7 +98,7 @@ def list_unapplied(
     )
     if terminal is not None:
         query = query.where(journal_entries.c.terminal_id == terminal)
-    rows = [r for r in conn.execute(query) if _is_cash(json.loads(r.body))]
+    rows = [r for r in conn.execute(query) if is_cash(json.loads(r.body))]
     credits = _credits(conn, [ledger_key(r.terminal_id, int(r.seq)) for r in rows])
     out = [_view(r, credits.get(ledger_key(r.terminal_id, int(r.seq)))) for r in rows]
     if open_only:
@@ -121,7 +118,7 @@ def _entry(conn: Connection, terminal_id: str, seq: int) -> Any:
             "GET /v1/cash/unapplied (or prepaid central cash unapplied) lists them",
             code="unknown_unapplied",
         )
-    if not _is_cash(json.loads(row.body)):
+    if not is_cash(json.loads(row.body)):
         raise NotFound(
             f"journal entry {seq} of {terminal_id} is not a cash top-up: no cash to credit",
             code="unknown_unapplied",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
+from central.cash import unapplied
 from central.db.schema import transactions
 from central.estate.settings import Estate
 from central.journal import service
@@ -54,7 +55,7 @@ def server_report(
             journal_totals[r.kind] = journal_totals.get(r.kind, 0) + amount
         if r.verdict == "rejected":
             explanation = f"{r.code}: {r.message}"
-            if r.kind == "top_up" and body.get("method") == "cash" and amount > 0:
+            if r.kind == "top_up" and unapplied.is_cash(body):
                 explanation += (
                     "; the cash is in the kiosk's box: credit it to the household's wallet "
                     f"(POST /v1/cash/unapplied/{terminal_id}/{r.seq}/credit, or prepaid "
