@@ -51,16 +51,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    samples = evaluate.load_samples(args.folder)
+    labelled = evaluate.scan(args.folder)
+    for label, why in labelled.skipped:
+        print(f"skipped {label}: {why}", file=sys.stderr)
+    samples = labelled.samples
     if args.limit:
         samples = samples[: args.limit]
     if not samples:
-        print(f"no labelled images in {args.folder}", file=sys.stderr)
+        print(
+            f"no labelled images in {args.folder}: each image needs a .txt beside it "
+            "holding 'file x y w h PLATE'",
+            file=sys.stderr,
+        )
         return 1
     reader = PlateReader(ReaderSettings(region=args.region, act_threshold=args.threshold))
     reader.warm_up()
     outcomes = []
-    for i, outcome in enumerate(evaluate.run(samples, reader.read), 1):
+    undecodable: list[str] = []
+
+    def skip(sample: evaluate.Sample, why: str) -> None:
+        undecodable.append(why)
+        print(f"skipped {sample.image}: {why}", file=sys.stderr, flush=True)
+
+    for i, outcome in enumerate(evaluate.run(samples, reader.read, on_skip=skip), 1):
         outcomes.append(outcome)
         if not args.quiet:
             mark = "ok " if outcome.text == outcome.sample.plate else "ERR"
@@ -73,6 +86,11 @@ def _eval(args: argparse.Namespace) -> int:
     report = evaluate.summarise(outcomes, args.threshold)
     print(f"region {reader.region.name}, {args.folder}")
     print("\n".join(report.lines()))
+    if labelled.skipped or undecodable:
+        print(
+            f"not scored: {len(labelled.skipped)} label line(s) or file(s) unusable, "
+            f"{len(undecodable)} image(s) undecodable (listed on stderr)"
+        )
     return 0
 
 

@@ -21,3 +21,7 @@ class ImageError(LprError):
 
 class CaptureError(LprError):
     """A camera or stream cannot be opened or has dropped for good: call a technician."""
+
+
+class LabelError(LprError):
+    """A label file of an evaluation set cannot be parsed: fix or remove that file."""

@@ -230,26 +230,47 @@ def _any(regions: Iterable[Region]) -> Region:
 
 _BASE = {r.name: r for r in (_eu(), _us(), _br(), _cn())}
 REGIONS: dict[str, Region] = {**_BASE, "any": _any(_BASE.values())}
+# Country codes (ISO 3166 and the international vehicle codes) and names, so a set
+# labelled "de", "GB" or "us-ca" needs no lookup; a name with a subdivision after a
+# dash or underscore ("us-ca", "de_by", "cn-bj") takes its country's formats.
+_EUROPE = (
+    "europe", "european", "eur", "eu27",
+    "de", "d", "germany", "fr", "f", "france", "it", "i", "italy", "es", "e", "spain",
+    "gb", "uk", "england", "britain", "united kingdom", "nl", "netherlands", "be", "belgium",
+    "pt", "p", "portugal", "pl", "poland", "se", "s", "sweden", "cz", "czechia",
+    "gr", "greece", "hu", "h", "hungary", "ch", "switzerland", "at", "a", "austria",
+    "dk", "denmark", "fi", "fin", "finland", "no", "norway", "ie", "irl", "ireland",
+    "lu", "l", "luxembourg", "sk", "slovakia", "si", "slo", "slovenia", "hr", "croatia",
+    "ro", "romania", "bg", "bulgaria", "lt", "lithuania", "lv", "latvia", "ee", "est",
+    "estonia",
+)  # fmt: skip
 ALIASES = {
-    **dict.fromkeys(
-        ("europe", "european", "eur", "de", "fr", "it", "es", "gb", "uk", "nl", "be", "pt", "pl"),
-        "eu",
-    ),
-    **dict.fromkeys(("usa", "american", "united states"), "us"),
-    **dict.fromkeys(("brazil", "brazilian", "mercosur"), "br"),
-    **dict.fromkeys(("china", "chinese", "mainland china"), "cn"),
+    **dict.fromkeys(_EUROPE, "eu"),
+    **dict.fromkeys(("usa", "american", "united states", "united states of america"), "us"),
+    **dict.fromkeys(("brazil", "brasil", "brazilian", "bra", "mercosur"), "br"),
+    **dict.fromkeys(("china", "chinese", "mainland china", "chn", "prc", "zh"), "cn"),
     "all": "any",
 }
 
 
-def get_region(name: str) -> Region:
-    key = name.strip().lower()
+def _key(name: str) -> str:
+    key = " ".join(name.strip().lower().split())
     key = ALIASES.get(key, key)
+    if key not in REGIONS:
+        country = key.replace("_", "-").split("-")[0]
+        key = ALIASES.get(country, country) if country else key
+    return key
+
+
+def get_region(name: str) -> Region:
     try:
-        return REGIONS[key]
+        return REGIONS[_key(name)]
     except KeyError:
         known = ", ".join(sorted(REGIONS))
-        raise UnknownRegionError(f"unknown region {name!r}; known: {known}") from None
+        raise UnknownRegionError(
+            f"unknown region {name!r}; known: {known}, or a country they cover "
+            "(de, gb, fr, usa, us-ca, brazil, china, ...)"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,21 @@ def test_region_names_and_aliases() -> None:
     assert get_region("BR").name == "br"
     assert get_region("brazil").name == "br"
     assert get_region("China").name == "cn"
-    with pytest.raises(UnknownRegionError, match="known: "):
-        get_region("atlantis")
+    # Country codes and names, and a subdivision after the country.
+    for name, region in (
+        ("GB", "eu"),
+        ("de", "eu"),
+        (" United  Kingdom ", "eu"),
+        ("us-ca", "us"),
+        ("US_NY", "us"),
+        ("cn-bj", "cn"),
+        ("br-sp", "br"),
+        ("de_by", "eu"),
+    ):
+        assert get_region(name).name == region, name
+    for unknown in ("atlantis", "ca", "-", "xx-us"):
+        with pytest.raises(UnknownRegionError, match="known: "):
+            get_region(unknown)
 
 
 def test_normalise_strips_separators() -> None:
