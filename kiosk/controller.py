@@ -138,6 +138,7 @@ class KioskController(Identification, FeePayment, QrPayment, ServerSync, DeviceC
             cash_active=False,
             balances_at=None,
             last_top_up=None,
+            refused_top_up=None,
             bills=(),
             confirm_bill=None,
             usage_wallet="",

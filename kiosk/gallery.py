@@ -16,6 +16,7 @@ from kiosk.view import (
     KioskView,
     QrOrderView,
     ReceiptView,
+    RefusedTopUpView,
     Screen,
     WalletState,
     WalletView,
@@ -166,6 +167,16 @@ GALLERY: dict[str, KioskView] = {
         receipt=replace(RECEIPT, printed=False, problem="paper_out", balance_after=None),
         message="paper_out",
         online=False,
+    ),
+    "receipt-refused": replace(
+        OVERVIEW,
+        screen=Screen.RECEIPT,
+        receipt=replace(RECEIPT, balance_after=None, refused=True),
+        message="printed",
+    ),
+    "overview-refused-top-up": replace(
+        OVERVIEW,
+        refused_top_up=RefusedTopUpView("kiosk-lobby-a-000042", "electricity", 12000, "2026-11-24"),
     ),
     "out-of-service": replace(BASE, screen=Screen.OUT_OF_SERVICE),
     "technician": replace(

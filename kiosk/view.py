@@ -72,6 +72,11 @@ MESSAGES = {
     "paper_out": "The printer is out of paper. Scan this code for your e-receipt.",
     "printer_failed": "The printer is not working. Scan this code for your e-receipt.",
     "pending": "Credited at this kiosk; the balance will update when the server is reachable.",
+    "top_up_refused": "The server could not apply this top-up to the wallet. Your money is "
+    "recorded: the management office will credit it. Please keep your receipt.",
+    "top_up_not_applied": "Your top-up of {amount} to {wallet} on {date} (receipt {reference}) "
+    "was not applied automatically. The management office has it on record and credits it: "
+    "ask there if it is not in your balance.",
     "pin_wrong": "Wrong PIN.",
     "doctor_done": "Doctor: {ok} of {count} devices OK.",
     "test_printed": "Test receipt printed.",
@@ -132,6 +137,17 @@ class ReceiptView:
     ereceipt_url: str
     lines: tuple[str, ...]
     bill_id: int = 0  # a property-fee payment, not a top-up
+    refused: bool = False  # the server refused the top-up: the office credits it by hand
+
+
+@dataclass(frozen=True)
+class RefusedTopUpView:
+    """A top-up of this household the server refused, shown when the household comes back."""
+
+    reference: str  # the receipt's: <kiosk>-<seq>
+    wallet: str
+    amount: int
+    on: str  # ISO local day of the top-up
 
 
 @dataclass(frozen=True)
@@ -172,6 +188,7 @@ class KioskView:
     wallets: tuple[WalletView, ...] = ()
     balances_at: datetime | None = None  # when the balances were read (offline: snapshot age)
     last_top_up: tuple[str, int] | None = None  # (wallet, amount) at this kiosk
+    refused_top_up: RefusedTopUpView | None = None  # the latest one the server refused, lately
     bills: tuple[BillView, ...] = ()  # the household's open fee bills, soonest due first
     confirm_bill: BillView | None = None  # a bill the resident chose to pay: confirm or go back
     usage_wallet: str = ""  # the wallet whose last week's spend the overview shows; "": none

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from kiosk.control.core import ControllerCore, server_credential
 from kiosk.gateway import CentralRefused, CentralUnavailable, OpenBill, WalletBalance
-from kiosk.view import WALLET_ORDER, BillView, WalletState, WalletView, wallet_state
+from kiosk.view import (
+    WALLET_ORDER,
+    BillView,
+    RefusedTopUpView,
+    WalletState,
+    WalletView,
+    wallet_state,
+)
 
 log = logging.getLogger(__name__)
+
+# How long the overview tells a household about a top-up the server refused: long
+# enough to reach a resident who tops up monthly, short of a standing alarm once the
+# office has credited it (the kiosk does not hear of that credit).
+REFUSED_NOTICE = timedelta(days=35)
 
 
 class HouseholdOverview(ControllerCore):
@@ -37,7 +50,10 @@ class HouseholdOverview(ControllerCore):
             log.error("server refused the wallets of %s: %s", session.unit, err)
             session.wallets, session.balances_at = [], None
         self._set(wallets=self._wallet_views(), balances_at=session.balances_at)
-        self._set(last_top_up=self._last_top_up(session.unit))
+        self._set(
+            last_top_up=self._last_top_up(session.unit),
+            refused_top_up=self._refused_top_up(session.unit),
+        )
         self._load_bills()
 
     def _offline_wallets(self, unit: str) -> tuple[list[WalletBalance], datetime | None]:
@@ -105,6 +121,22 @@ class HouseholdOverview(ControllerCore):
                 )
             )
         return tuple(views)
+
+    def _refused_top_up(self, unit: str) -> RefusedTopUpView | None:
+        """The household's latest top-up at this kiosk that the server refused, lately."""
+        since = datetime.now(UTC) - REFUSED_NOTICE
+        refused = [
+            t for t in self.journal.top_ups_of(unit) if t.state == "rejected" and t.at >= since
+        ]
+        if not refused:
+            return None
+        last = refused[-1]
+        return RefusedTopUpView(
+            reference=f"{self.settings.terminal_id}-{last.seq:06d}",
+            wallet=last.wallet,
+            amount=last.amount,
+            on=last.at.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat(),
+        )
 
     def _last_top_up(self, unit: str) -> tuple[str, int] | None:
         entries = self.journal.top_ups_of(unit)

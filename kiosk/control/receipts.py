@@ -28,11 +28,13 @@ class Receipts(ControllerCore):
             self.gateway.sync(self.journal.signed)
             self._set(online=True)
             done = self.journal.top_up(entry.seq)
-            if done is not None and done.state == "applied":
-                balance_after = self._balance_after(done)
-            elif done is not None and done.state == "rejected":
+            if done is not None:
+                entry = done
+            if entry.state == "applied":
+                balance_after = self._balance_after(entry)
+            elif entry.state == "rejected":
                 # The cash is in the box and in the journal: the back office credits it
-                # (prepaid central cash unapplied / credit).
+                # (prepaid central cash unapplied / credit), and the receipt says so.
                 log.error("server refused top-up %s", entry.key)
         except CentralUnavailable as err:
             log.warning("top-up %s pending: %s", entry.key, err)
@@ -68,11 +70,13 @@ class Receipts(ControllerCore):
         self, entry: TopUpEntry, *, card: str, balance_after: int | None, duplicate: bool
     ) -> list[str]:
         money = Money(entry.amount, entry.currency).format()
-        balance = (
-            Money(balance_after, entry.currency).format()
-            if balance_after is not None
-            else "pending"
-        )
+        refused = entry.state == "rejected"
+        if refused:
+            balance = "NOT APPLIED"
+        elif balance_after is not None:
+            balance = Money(balance_after, entry.currency).format()
+        else:
+            balance = "pending"
         lines = [
             self.settings.legal_name,
             f"Tax no.  {self.settings.tax_number}",
@@ -86,6 +90,10 @@ class Receipts(ControllerCore):
         if card:
             lines.append(f"Card     {card}")
         lines.append(f"Balance  {balance}")
+        if refused:
+            # The paper is what the resident shows at the office: it says what to do.
+            lines += ["The server refused this top-up.", "The office will credit it:",
+                      "keep this receipt."]  # fmt: skip
         if duplicate:
             lines.insert(0, "*** DUPLICATE ***")
         return lines
@@ -103,6 +111,7 @@ class Receipts(ControllerCore):
             method=entry.method,
             balance_after=balance_after,
             lines=lines,
+            refused=entry.state == "rejected",
         )
 
     def _show_receipt(
@@ -115,6 +124,7 @@ class Receipts(ControllerCore):
         balance_after: int | None,
         lines: list[str],
         bill_id: int = 0,
+        refused: bool = False,
     ) -> None:
         """Print the receipt (or offer the e-receipt code) and show the receipt screen."""
         reference = f"{self.settings.terminal_id}-{seq:06d}"
@@ -148,12 +158,13 @@ class Receipts(ControllerCore):
                 ereceipt_url=url,
                 lines=tuple(lines),
                 bill_id=bill_id,
+                refused=refused,
             ),
             inserted=amount,
             confirm_bill=None,
         )
         self._say(message)
-        if balance_after is None and not bill_id:
+        if balance_after is None and not bill_id and not refused:
             self._set(message_args=(("pending", "1"),))
         self._touch()
 

@@ -37,7 +37,11 @@ class ServerSync(HouseholdOverview):
         if result.blocked:
             log.error("journal sync blocked: %s", result.blocked)
         self._set(online=True)
-        if result.applied and self._session and self._view.screen == Screen.OVERVIEW:
+        if (
+            (result.applied or result.rejected)
+            and self._session
+            and self._view.screen == Screen.OVERVIEW
+        ):
             self._load_wallets()
 
     def _refresh_credentials(self, *, force: bool = False) -> None:

@@ -8,7 +8,7 @@ from kivy.uix.widget import Widget
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.names import STATE_NAMES, WALLET_NAMES
 from kiosk.screens.widgets import ORANGE, PAD, PALE, RED, TOUCH, WHITE, YELLOW, money
-from kiosk.view import TOP_UP_WALLETS, BillView, KioskView, WalletState, WalletView
+from kiosk.view import MESSAGES, TOP_UP_WALLETS, BillView, KioskView, WalletState, WalletView
 
 UTILITY_WALLETS = ("electricity", "water", "gas")  # metered: days left mean something
 STATE_COLOURS = {
@@ -98,7 +98,24 @@ class OverviewScreen(KioskScreen):
                 )
         self.body.add_widget(rows)
         self._bills(view)
-        if view.last_top_up and not view.bills:  # the bills take its room
+        refused = view.refused_top_up
+        if refused is not None:  # the household must hear this before any last top-up
+            self.body.add_widget(
+                self.caption(
+                    self.t(
+                        MESSAGES["top_up_not_applied"],
+                        amount=money(view, refused.amount),
+                        wallet=self.t(WALLET_NAMES.get(refused.wallet, refused.wallet)),
+                        date=self.day(refused.on),
+                        reference=refused.reference,
+                    ),
+                    size=20,
+                    colour=ORANGE,
+                    size_hint_y=None,
+                    height=sp(20) * 3.6,
+                )
+            )
+        elif view.last_top_up and not view.bills:  # the bills take its room
             last_wallet, last_amount = view.last_top_up
             self.body.add_widget(
                 self.caption(

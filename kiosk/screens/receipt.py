@@ -7,7 +7,7 @@ from kivy.uix.image import Image
 
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.names import WALLET_NAMES
-from kiosk.screens.widgets import PAD, PALE, TOUCH, WHITE, YELLOW, money, qr_texture
+from kiosk.screens.widgets import ORANGE, PAD, PALE, TOUCH, WHITE, YELLOW, money, qr_texture
 from kiosk.view import MESSAGES, KioskView
 
 
@@ -37,7 +37,12 @@ class ReceiptScreen(KioskScreen):
         if receipt.bill_id and receipt.balance_after is not None:
             balance = self.t("Property fee wallet now: {amount}",
                              amount=money(view, receipt.balance_after))  # fmt: skip
-        if receipt.balance_after is not None or not receipt.bill_id:
+        if receipt.refused:
+            # Said before anything else: the money is not in the wallet, and why that is safe.
+            self.body.add_widget(
+                self.caption(self.t(MESSAGES["top_up_refused"]), size=26, colour=ORANGE)
+            )
+        elif receipt.balance_after is not None or not receipt.bill_id:
             self.body.add_widget(self.caption(balance, size=28, colour=YELLOW))
         self.body.add_widget(self.caption(self.message(view), size=28, colour=WHITE))
         if not receipt.printed:

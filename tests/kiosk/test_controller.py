@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Callable
 from typing import Any
 
@@ -396,3 +397,47 @@ def test_a_fee_payment_whose_answer_is_lost_is_paid_once_on_retry(rig: Rig) -> N
     after = central.call("GET", f"/v1/fees/bills/{bill_id}")
     assert [i["paid"] for i in after["instalments"]] == [True, False, False]
     rig.shutdown(kiosk)
+
+
+def test_a_top_up_the_server_refuses_says_so_on_paper_screen_and_next_visit(rig: Rig) -> None:
+    # A kiosk provisioned with the wrong currency: the server, which keeps the books in
+    # CNY, refuses every top-up it journals. The cash stays in its box and on record.
+    rig.settings = replace(rig.settings, currency="EUR")
+    kiosk = rig.kiosk()
+    before = rig.central.balance("A-1101", "water")
+    identify(kiosk, "A-1101")
+    assert kiosk.view.refused_top_up is None
+    kiosk.choose_wallet("water")
+    kiosk.start_cash()
+    rig.bill_sim.insert(value=20)
+    until(kiosk, lambda: kiosk.view.inserted == 2000)
+    kiosk.finish()
+    receipt = kiosk.view.receipt
+    assert receipt is not None
+    assert receipt.refused
+    assert receipt.balance_after is None
+    assert kiosk.view.message == "printed"
+    assert kiosk.journal.top_up(receipt.seq).state == "rejected"  # type: ignore[union-attr]
+    printed = rig.printer_sim.receipts[-1]
+    assert "Balance  NOT APPLIED" in printed
+    assert "The office will credit it:" in printed
+    assert "Balance  pending" not in printed
+    assert rig.central.balance("A-1101", "water") == before
+    unapplied = rig.central.call("GET", f"/v1/cash/unapplied?terminal={rig.identity.terminal_id}")
+    assert [(u["seq"], u["amount"], u["unit"], u["refused"]["code"]) for u in unapplied] == [
+        (receipt.seq, 2000, "A-1101", "currency_mismatch")
+    ]
+    kiosk.reprint()
+    assert "Balance  NOT APPLIED" in rig.printer_sim.receipts[-1]
+    assert "*** DUPLICATE ***" in rig.printer_sim.receipts[-1]
+    # The household's next visit says what became of it; another household hears nothing.
+    kiosk.go_idle()
+    assert kiosk.view.refused_top_up is None
+    kiosk.qr_scanned(qr("A-1101", lifetime=120))  # a fresh code: the first one is spent
+    kiosk.step()
+    notice = kiosk.view.refused_top_up
+    assert notice is not None
+    assert (notice.reference, notice.wallet, notice.amount) == (receipt.reference, "water", 2000)
+    kiosk.go_idle()
+    identify(kiosk, "A-0201")
+    assert kiosk.view.refused_top_up is None
