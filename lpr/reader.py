@@ -11,6 +11,7 @@ too small for the first pass.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import cv2
@@ -152,6 +153,25 @@ def _rows_in_one(line: TextLine, reading: Reading) -> bool:
     return w / h / max(1, len(reading.text)) <= MIN_ROW_ASPECT
 
 
+def _height_mismatch(a: TextLine, b: TextLine) -> float:
+    return abs(math.log(a.size[1] / b.size[1]))
+
+
+def _one_plate_a_row(paired: list[tuple[float, int, int, Reading]]) -> list[Reading]:
+    """The two-line reads, each row in one of them only: a row that pairs both with the
+    line over it and the one under it (a state's name over "04" over "2HZC", where a
+    close look boxes the small name nearly as tall as the row) belongs to the pair
+    whose rows share a height the most; the other join is no plate."""
+    used: set[int] = set()
+    kept = []
+    for _, i, j, reading in sorted(paired, key=lambda p: p[0]):
+        if i in used or j in used:
+            continue
+        used.update((i, j))
+        kept.append(reading)
+    return kept
+
+
 def _same_height(a: TextLine, b: TextLine) -> bool:
     """Rows of one plate share a character height; a state name or city line is smaller."""
     return 0.6 < a.size[1] / b.size[1] < 1.7
@@ -242,11 +262,14 @@ class PlateReader:
         """Actionable reads that may be part of a longer plate, looked at again at full
         resolution around them: a longer reading found there (the plate's other row,
         the clipped characters) replaces the part (``_dedupe``), and a stacked
-        same-height row that does not read as one plate with it holds it back."""
+        same-height row that does not read as one plate with it holds it back. A
+        two-line read already has both rows: looked at closer, its box (two rows
+        tall) was scaled as one row's and read less surely, or joined the state's
+        name over it as a plate ("TEXAS" over "04" over "2HZC")."""
         parts = [
             r
             for r in readings[:ZOOM_MAX]
-            if r.actionable(self.settings.act_threshold) and self.could_be_part(r)
+            if r.actionable(self.settings.act_threshold) and self.could_be_part(r) and r.rows == 1
         ]
         for part in parts:
             closer = self._zoom(frame, part.box, CONFIRM_LINE_PX)
@@ -302,6 +325,7 @@ class PlateReader:
         found: list[Reading] = []
         in_pairs: set[int] = set()
         half_rows: set[int] = set()
+        paired: list[tuple[float, int, int, Reading]] = []  # (height mismatch, top, bottom, read)
         for i, top in enumerate(rows):
             for j, bottom in enumerate(rows):
                 if i >= n and j >= n:
@@ -342,10 +366,12 @@ class PlateReader:
                             reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
                         )
                     if reading is not None:
-                        found.append(reading)
+                        reading = replace(reading, rows=2)
+                        paired.append((_height_mismatch(top, bottom), i, j, reading))
                         in_pairs.update((i, j))
                     elif _same_height(top, bottom):
                         half_rows.update((i, j))
+        found += _one_plate_a_row(paired)
         for i, (line, read) in enumerate(zip(lines, reads, strict=True)):
             if i in in_pairs:
                 continue

@@ -49,6 +49,7 @@ class Reading:
     # The glyph's smallest margin at a place where the formats disagree (infinite
     # where none does): what ``lpr.calibrate`` weighs against the reads that were wrong.
     margin: float = float("inf")
+    rows: int = 1  # rows of characters read together: 2 for a two-line plate
 
     def actionable(self, threshold: float) -> bool:
         return self.format_name is not None and self.confidence >= threshold
