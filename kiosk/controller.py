@@ -39,6 +39,7 @@ class KioskController(Identification, FeePayment, QrPayment, ServerSync, DeviceC
             self.callbacks.start()
         self._prepare_cash_devices()
         self._recover_open_sessions()
+        self._learn_currency(self.journal.snapshot())
         self._refresh_credentials(force=True)
         self._sync()
         self._publish()
@@ -182,6 +183,9 @@ class KioskController(Identification, FeePayment, QrPayment, ServerSync, DeviceC
 
     def choose_wallet(self, wallet: str, amount: int = 0) -> None:
         if self._session is None or wallet not in TOP_UP_WALLETS:
+            return
+        if self._wrong_currency():
+            self._say("payments_unavailable")
             return
         self._set(usage_wallet="")
         self._set(screen=Screen.TOP_UP, selected_wallet=wallet, target=amount, inserted=0)

@@ -72,6 +72,8 @@ MESSAGES = {
     "paper_out": "The printer is out of paper. Scan this code for your e-receipt.",
     "printer_failed": "The printer is not working. Scan this code for your e-receipt.",
     "pending": "Credited at this kiosk; the balance will update when the server is reachable.",
+    "payments_unavailable": "This kiosk cannot take payments now. Please top up in the app "
+    "or at the management office.",
     "top_up_refused": "The server could not apply this top-up to the wallet. Your money is "
     "recorded: the management office will credit it. Please keep your receipt.",
     "top_up_not_applied": "Your top-up of {amount} to {wallet} on {date} (receipt {reference}) "

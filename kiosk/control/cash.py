@@ -44,6 +44,9 @@ class CashTopUp(Receipts):
         session = self._session
         if session is None or self._view.screen != Screen.TOP_UP or self._view.cash_active:
             return
+        if self._wrong_currency():
+            self._say("payments_unavailable")
+            return
         session.cash_id = secrets.token_hex(8)
         session.stacked = []
         self.journal.append(

@@ -93,6 +93,9 @@ class ControllerCore:
         self._last_activity = clock()
         self._next_sync = 0.0
         self._next_credentials = 0.0
+        # The estate's currency as the server's snapshot gives it ("" before any):
+        # a kiosk set up for another takes no payments (they could never be applied).
+        self._estate_currency = ""
         self._next_health = 0.0
         self._cash_ready = False
         self.provider: ProviderClient | None = None
@@ -144,7 +147,10 @@ class ControllerCore:
     def _out_of_service(self) -> bool:
         can_identify = self.devices.ok(CARD) or bool(self.settings.qr_token_key)
         can_pay = self.devices.ok(BILL) or self.devices.ok(COIN)
-        return not (can_identify and can_pay)
+        return not (can_identify and can_pay) or self._wrong_currency()
+
+    def _wrong_currency(self) -> bool:
+        return bool(self._estate_currency) and self._estate_currency != self.settings.currency
 
     def submit(self, intent: str, **args: Any) -> None:
         """From the screens (any thread): run ``intent`` on the controller's thread."""

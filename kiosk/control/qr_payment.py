@@ -28,6 +28,7 @@ class QrPayment(Receipts):
             or self._view.cash_active
             or self._view.qr_order is not None
             or amount <= 0
+            or self._wrong_currency()
         ):
             return
         order_id = f"{self.settings.terminal_id}-{self.journal.journal_id}-{secrets.token_hex(6)}"

@@ -7,6 +7,7 @@ import logging
 from kiosk.control.overview import HouseholdOverview
 from kiosk.gateway import CentralRefused, CentralUnavailable
 from kiosk.view import Screen
+from offline_queue.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class ServerSync(HouseholdOverview):
             return
         self._next_credentials = now + CREDENTIAL_REFRESH_S
         try:
-            self.gateway.pull_snapshot(self.journal.snapshots)
+            self._learn_currency(self.gateway.pull_snapshot(self.journal.snapshots))
         except CentralUnavailable:
             self._set(online=False)
             return
@@ -59,3 +60,20 @@ class ServerSync(HouseholdOverview):
             log.error("cannot pull the terminal snapshot: %s", err)
             return
         self._set(online=True)
+
+    def _learn_currency(self, held: Snapshot | None) -> None:
+        """The estate's currency from a snapshot: a kiosk set up for another would take
+        money the server refuses to credit, so it goes out of service until fixed."""
+        currency = str(held.data.get("currency") or "") if held is not None else ""
+        if not currency or currency == self._estate_currency:
+            return
+        self._estate_currency = currency
+        if self._wrong_currency():
+            log.error(
+                "this kiosk is set up for %s but the estate keeps its books in %s: it takes "
+                "no payments until a technician sets currency = %r in its settings",
+                self.settings.currency,
+                currency,
+                currency,
+                extra={"terminal": self.settings.terminal_id},
+            )

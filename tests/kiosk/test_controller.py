@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from kiosk.controller import KioskController
 from kiosk.gateway import BillPaid, CentralUnavailable
 from kiosk.tokens import make_qr_token
@@ -399,11 +401,14 @@ def test_a_fee_payment_whose_answer_is_lost_is_paid_once_on_retry(rig: Rig) -> N
     rig.shutdown(kiosk)
 
 
-def test_a_top_up_the_server_refuses_says_so_on_paper_screen_and_next_visit(rig: Rig) -> None:
-    # A kiosk provisioned with the wrong currency: the server, which keeps the books in
-    # CNY, refuses every top-up it journals. The cash stays in its box and on record.
+def test_a_top_up_the_server_refuses_says_so_on_paper_screen_and_next_visit(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A kiosk set up with the wrong currency that first boots without the network: it
+    # cannot know the estate keeps CNY until its first snapshot, and the server refuses
+    # the top-up it journals meanwhile. The cash stays in its box and on record.
     rig.settings = replace(rig.settings, currency="EUR")
-    kiosk = rig.kiosk()
+    kiosk = rig.kiosk(base_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
     before = rig.central.balance("A-1101", "water")
     identify(kiosk, "A-1101")
     assert kiosk.view.refused_top_up is None
@@ -411,6 +416,7 @@ def test_a_top_up_the_server_refuses_says_so_on_paper_screen_and_next_visit(rig:
     kiosk.start_cash()
     rig.bill_sim.insert(value=20)
     until(kiosk, lambda: kiosk.view.inserted == 2000)
+    kiosk.gateway.base_url = rig.central.base_url  # type: ignore[attr-defined]  # back up
     kiosk.finish()
     receipt = kiosk.view.receipt
     assert receipt is not None
@@ -430,14 +436,39 @@ def test_a_top_up_the_server_refuses_says_so_on_paper_screen_and_next_visit(rig:
     kiosk.reprint()
     assert "Balance  NOT APPLIED" in rig.printer_sim.receipts[-1]
     assert "*** DUPLICATE ***" in rig.printer_sim.receipts[-1]
-    # The household's next visit says what became of it; another household hears nothing.
+    # With its first snapshot the kiosk knows the estate's currency: out of service,
+    # and it says why in its log.
     kiosk.go_idle()
     assert kiosk.view.refused_top_up is None
+    with caplog.at_level("ERROR"):
+        kiosk._refresh_credentials(force=True)
+        kiosk.step()
+    assert kiosk.view.screen == Screen.OUT_OF_SERVICE
+    assert "set up for EUR but the estate keeps its books in CNY" in caplog.text
+    # The household's next visit says what became of its money, and takes no more.
     kiosk.qr_scanned(qr("A-1101", lifetime=120))  # a fresh code: the first one is spent
     kiosk.step()
+    assert kiosk.view.screen == Screen.OVERVIEW
     notice = kiosk.view.refused_top_up
     assert notice is not None
     assert (notice.reference, notice.wallet, notice.amount) == (receipt.reference, "water", 2000)
+    kiosk.choose_wallet("water")
+    assert (kiosk.view.screen, kiosk.view.message) == (Screen.OVERVIEW, "payments_unavailable")
     kiosk.go_idle()
-    identify(kiosk, "A-0201")
+    identify(kiosk, "A-0201")  # another household hears nothing of it
     assert kiosk.view.refused_top_up is None
+
+
+def test_a_kiosk_set_up_for_another_currency_takes_no_payment(rig: Rig) -> None:
+    rig.kiosk()  # a kiosk set up right: the estate's snapshot is in its journal
+    rig.shutdown(rig.controllers[0])
+    rig.settings = replace(rig.settings, currency="USD")
+    kiosk = rig.kiosk(base_url=f"http://127.0.0.1:{free_port()}")  # even offline
+    kiosk.step()
+    assert kiosk.view.screen == Screen.OUT_OF_SERVICE
+    identify(kiosk, "A-0301")
+    kiosk.choose_wallet("electricity")
+    assert (kiosk.view.screen, kiosk.view.message) == (Screen.OVERVIEW, "payments_unavailable")
+    kiosk.start_cash()
+    assert not kiosk.view.cash_active
+    assert rig.bill_sim.inhibited  # the acceptor never opened for a note
