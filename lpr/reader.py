@@ -67,6 +67,8 @@ PART_ROOM = 2
 # second row of the same height (which the first pass, at about a third of the
 # frame's resolution, can miss), for a fraction of a full-resolution look.
 CONFIRM_LINE_PX = 32.0
+# A reading whose box comes this close to a close crop's side may run past it.
+CROP_EDGE_PX = 2
 
 
 @dataclass(frozen=True)
@@ -284,9 +286,17 @@ class PlateReader:
             readings = _dedupe(readings + closer)
         return readings
 
-    def _zoom(self, frame: np.ndarray, box: Box, line_px: float = 0.0) -> list[Reading]:
+    def _zoom(
+        self, frame: np.ndarray, box: Box, line_px: float = 0.0, *, again: bool = True
+    ) -> list[Reading]:
         """Readings in a close crop around ``box``, at full resolution or, with
-        ``line_px``, scaled so the box's line stands about that many pixels tall."""
+        ``line_px``, scaled so the box's line stands about that many pixels tall.
+
+        The crop is laid around what was read unsure, which can be part of the plate
+        (a bar over its left end read as ``N7943``): a reading that runs into the
+        crop's side where the frame goes on may have lost characters to the crop
+        (``HHW7943`` of ``蒙HHW7943``, sure of itself), so it is read again in a crop
+        laid around it instead."""
         fh, fw = frame.shape[:2]
         x0, x1 = max(0, box.x - box.w // 2), min(fw, box.x + box.w + box.w // 2)
         y0, y1 = max(0, box.y - box.h * 3 // 2), min(fh, box.y + box.h + box.h * 3 // 2)
@@ -296,10 +306,22 @@ class PlateReader:
         budget = min(self.settings.fine_budget, part.shape[0] * part.shape[1])
         if line_px > 0:
             budget = min(budget, round(budget * (line_px / max(1, box.h)) ** 2))
-        return [
+        found = [
             replace(r, box=Box(r.box.x + x0, r.box.y + y0, r.box.w, r.box.h))
             for r in self._pass(part, budget)
         ]
+        if not again:
+            return found
+
+        def cut(r: Reading) -> bool:
+            left = x0 > 0 and r.box.x <= x0 + CROP_EDGE_PX
+            right = x1 < fw and r.box.x + r.box.w >= x1 - CROP_EDGE_PX
+            return left or right
+
+        out = [r for r in found if not cut(r)]
+        for r in [r for r in found if cut(r)][:ZOOM_MAX]:
+            out += self._zoom(frame, r.box, line_px, again=False)
+        return out
 
     def _pass(self, frame: np.ndarray, budget: int) -> list[Reading]:
         found_lines = detect_lines(self._sessions.detector, frame, budget)

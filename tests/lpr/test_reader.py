@@ -528,6 +528,22 @@ def test_rendered_frames_once_acted_on_wrongly(seed: int, name: str, region: str
     assert any(r.box.iou(sample.box) > 0.2 for r in readings), "the plate is still found"
 
 
+def test_a_close_look_that_cut_the_plate_reads_it_again_around_what_it_found() -> None:
+    # A bar over the left end of 蒙HHW7943 (dressed seed 404, cn5): the first pass reads
+    # N7943 unsure, and the close crop laid around that cut off the province character;
+    # HHW7943 read there, sure of itself, fits several formats and had been acted on.
+    reader = PlateReader(ReaderSettings(region="any"))
+    sample = next(
+        s
+        for region, i, s in render.mixed_set(404, 20, dressed=True)
+        if f"{region}{i}" == "cn5"
+    )
+    readings = reader.read(sample.frame)
+    wrong = [r.text for r in readings if r.actionable(ACT_THRESHOLD) and r.text != sample.text]
+    assert not wrong, (sample.text, wrong)
+    assert readings[0].text == sample.text
+
+
 def test_a_header_over_a_taller_row_is_no_plate_row() -> None:
     from lpr.detect import TextLine
     from lpr.reader import _header, _header_row
