@@ -534,9 +534,7 @@ def test_a_close_look_that_cut_the_plate_reads_it_again_around_what_it_found() -
     # HHW7943 read there, sure of itself, fits several formats and had been acted on.
     reader = PlateReader(ReaderSettings(region="any"))
     sample = next(
-        s
-        for region, i, s in render.mixed_set(404, 20, dressed=True)
-        if f"{region}{i}" == "cn5"
+        s for region, i, s in render.mixed_set(404, 20, dressed=True) if f"{region}{i}" == "cn5"
     )
     readings = reader.read(sample.frame)
     wrong = [r.text for r in readings if r.actionable(ACT_THRESHOLD) and r.text != sample.text]
