@@ -105,6 +105,11 @@ class TopUpEntry:
     balance_after: int | None
     at: datetime
 
+    @property
+    def refused(self) -> bool:
+        """The server refused it: the cash is in the box, and the office credits it."""
+        return self.state == "rejected"
+
 
 class KioskJournal:
     """The signed journal, the snapshot and the kiosk's local tables, in one file."""

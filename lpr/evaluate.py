@@ -238,7 +238,7 @@ def summarise(outcomes: Sequence[Outcome], threshold: float) -> Report:
     times = sorted(o.seconds for o in per_image)
     cpu = [o.cpu_seconds for o in per_image]
     return Report(
-        images=len({o.sample.image for o in outcomes}),
+        images=len(per_image),
         plates=n,
         exact=exact / n,
         within_one=near / n,

@@ -125,9 +125,7 @@ class HouseholdOverview(ControllerCore):
     def _refused_top_up(self, unit: str) -> RefusedTopUpView | None:
         """The household's latest top-up at this kiosk that the server refused, lately."""
         since = datetime.now(UTC) - REFUSED_NOTICE
-        refused = [
-            t for t in self.journal.top_ups_of(unit) if t.state == "rejected" and t.at >= since
-        ]
+        refused = [t for t in self.journal.top_ups_of(unit) if t.refused and t.at >= since]
         if not refused:
             return None
         last = refused[-1]

@@ -32,7 +32,7 @@ class Receipts(ControllerCore):
                 entry = done
             if entry.state == "applied":
                 balance_after = self._balance_after(entry)
-            elif entry.state == "rejected":
+            elif entry.refused:
                 # The cash is in the box and in the journal: the back office credits it
                 # (prepaid central cash unapplied / credit), and the receipt says so.
                 log.error("server refused top-up %s", entry.key)
@@ -70,8 +70,7 @@ class Receipts(ControllerCore):
         self, entry: TopUpEntry, *, card: str, balance_after: int | None, duplicate: bool
     ) -> list[str]:
         money = Money(entry.amount, entry.currency).format()
-        refused = entry.state == "rejected"
-        if refused:
+        if entry.refused:
             balance = "NOT APPLIED"
         elif balance_after is not None:
             balance = Money(balance_after, entry.currency).format()
@@ -90,7 +89,7 @@ class Receipts(ControllerCore):
         if card:
             lines.append(f"Card     {card}")
         lines.append(f"Balance  {balance}")
-        if refused:
+        if entry.refused:
             # The paper is what the resident shows at the office: it says what to do.
             lines += ["The server refused this top-up.", "The office will credit it:",
                       "keep this receipt."]  # fmt: skip
@@ -111,7 +110,7 @@ class Receipts(ControllerCore):
             method=entry.method,
             balance_after=balance_after,
             lines=lines,
-            refused=entry.state == "rejected",
+            refused=entry.refused,
         )
 
     def _show_receipt(
