@@ -45,16 +45,17 @@ class Period:
     def parse(cls, text: str) -> Period:
         """``2026`` (a year), ``2026-Q3`` (a quarter) or ``2026-07`` (a month)."""
         text = text.strip().upper()
-        if not text[:4].isdigit() or not 1900 <= int(text[:4]) <= 2999:
+        # ASCII only: "¹".isdigit() is true, and int() refuses it.
+        if not (text[:4].isascii() and text[:4].isdigit()) or not 1900 <= int(text[:4]) <= 2999:
             raise FeeError(f"a billing period starts with a year from 1900 to 2999: {text!r}")
-        if m := re.fullmatch(r"(\d{4})", text):
+        if m := re.fullmatch(r"(\d{4})", text, re.ASCII):
             year = int(m.group(1))
             return cls(text, date(year, 1, 1), date(year + 1, 1, 1))
-        if m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
+        if m := re.fullmatch(r"(\d{4})-Q([1-4])", text, re.ASCII):
             year, quarter = int(m.group(1)), int(m.group(2))
             start = date(year, 3 * quarter - 2, 1)
             return cls(text, start, _add_months(start, 3))
-        if m := re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", text):
+        if m := re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", text, re.ASCII):
             start = date(int(m.group(1)), int(m.group(2)), 1)
             return cls(text, start, _add_months(start, 1))
         raise FeeError(

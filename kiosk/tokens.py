@@ -37,7 +37,9 @@ class QrTokenVerifier:
     def verify(self, text: str, now: float) -> tuple[str | None, str]:
         """(unit, "") for a good token, or (None, reason) with a message key."""
         parts = text.strip().split(".")
-        if len(parts) != 4 or parts[0] != PREFIX or not parts[2].isdigit():
+        if len(parts) != 4 or parts[0] != PREFIX:
+            return None, "qr_unknown"
+        if not (parts[2].isascii() and parts[2].isdigit()):  # "¹" is a digit int() refuses
             return None, "qr_unknown"
         body = ".".join(parts[:3])
         if not self.key or not hmac.compare_digest(_mac(self.key, body), parts[3]):

@@ -252,7 +252,7 @@ def _is_file(target: int | str) -> bool:
 
 def open_source(spec: str | int, *, loop: bool = False, fps: float = 0.0) -> FrameSource:
     """The frame source ``spec`` names: camera index, URL, video file, image, folder, sim://."""
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.isascii() and spec.isdigit()):
         return VideoSource(int(spec), live=True)
     if spec.startswith("sim://"):
         folder = Path(spec[len("sim://") :]) if len(spec) > len("sim://") else SIM_FEED

@@ -62,7 +62,9 @@ def qr_token_unit(key: bytes, token: str, now: float) -> str | None:
     """The unit of a good, unexpired ``PPQ1.<unit>.<expiry>.<mac>`` token (the
     residents' app's format, kiosk/tokens.py), else None."""
     parts = token.strip().split(".")
-    if not key or len(parts) != 4 or parts[0] != QR_PREFIX or not parts[2].isdigit():
+    if not key or len(parts) != 4 or parts[0] != QR_PREFIX:
+        return None
+    if not (parts[2].isascii() and parts[2].isdigit()):  # "¹" is a digit int() refuses
         return None
     body = ".".join(parts[:3])
     digest = hmac.new(key, body.encode(), hashlib.sha256).digest()

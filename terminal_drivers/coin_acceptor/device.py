@@ -69,7 +69,7 @@ class CoinEvent:
 def value_of_coin_id(coin_id: str) -> int | None:
     """``EU200A`` -> 200: two letters of country, three digits of value, one of issue."""
     digits = coin_id[2:5]
-    return int(digits) if len(coin_id) >= 5 and digits.isdigit() else None
+    return int(digits) if len(coin_id) >= 5 and digits.isascii() and digits.isdigit() else None
 
 
 class CoinAcceptor:

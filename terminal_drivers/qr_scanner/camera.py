@@ -44,7 +44,7 @@ class VideoCaptureSource:
 
     def __init__(self, source: str, *, width: int = 640, height: int = 480) -> None:
         self.source = source
-        target: int | str = int(source) if source.isdigit() else source
+        target: int | str = int(source) if source.isascii() and source.isdigit() else source
         self._capture = cv2.VideoCapture(target)
         if not self._capture.isOpened():
             self._capture.release()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from central.api.routes_kiosk import qr_token_unit
 from central.db.types import utcnow
 from central.estate.demo import demo_card_number
 from central.journal.snapshot import hash_key
@@ -149,3 +150,11 @@ def test_each_wallet_carries_its_week_of_spend_and_its_last_top_up(
     last = wallet["last_top_up"]
     assert (last["amount"], last["method"]) == (2000, "qr")
     assert datetime.fromisoformat(last["at"]).utcoffset() == timedelta(hours=8)  # local time
+
+
+def test_a_qr_expiry_of_non_ascii_digits_is_no_token() -> None:
+    # "¹" passes str.isdigit() and int() refuses it: that was a server error.
+    token = make_qr_token(QR_KEY, "A-0301", 0).replace(".0.", ".¹¹¹.")
+    assert qr_token_unit(QR_KEY, token, time.time()) is None
+    good = make_qr_token(QR_KEY, "A-0301", int(time.time()) + 60)
+    assert qr_token_unit(QR_KEY, good, time.time()) == "A-0301"

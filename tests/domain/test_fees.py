@@ -42,6 +42,18 @@ def test_periods() -> None:
     assert Period.parse("2026-02").days == 28
     with pytest.raises(FeeError):
         Period.parse("2026-Q5")
+    for text in ("¹¹¹¹", "٢٠٢٦", "２０２６-Q1", "2026-٠٢"):  # digits, but not ASCII ones
+        with pytest.raises(FeeError):
+            Period.parse(text)
+
+
+@given(st.text(max_size=12))
+def test_any_text_is_a_period_or_a_fee_error(text: str) -> None:
+    try:
+        period = Period.parse(text)
+    except FeeError:
+        return
+    assert period.start < period.end
 
 
 def test_a_whole_quarter_and_prorated_moves() -> None:
