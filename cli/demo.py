@@ -148,7 +148,8 @@ def kiosk_walkthrough(base: str, token: str, directory: Path) -> None:
     from domain.money import Money
     from kiosk.terminal import load
 
-    cash_count(base, token, load(directory / "terminal")[0].terminal_id)
+    counted = cash_count(base, token, load(directory / "terminal")[0].terminal_id)
+    cash_recount(base, token, counted)
     for w in _call(base, "GET", "/v1/units/A-0101/wallets", token):
         if w["purpose"] == "electricity":
             balance = Money(w["balance"], w["currency"]).format()
@@ -208,6 +209,59 @@ def cash_count(base: str, token: str, kiosk: str) -> dict[str, Any]:
             for p in posted["postings"]
         )
         print(f"      transaction {answer['transaction_id']}: {legs}")
+    return dict(answer)
+
+
+def cash_recount(base: str, token: str, collection: dict[str, Any]) -> dict[str, Any]:
+    """A second manager finds the missing note stuck in the cassette and corrects the
+    count: the difference moves from variance:cash to clearing:bank, and the first
+    count stays on record. A count is never corrected by whoever made it."""
+    from domain.money import Money
+
+    if not collection["variance"]:
+        return collection
+    username, password = "wu.min", secrets.token_urlsafe(16)
+    _call(
+        base,
+        "POST",
+        "/v1/staff",
+        token,
+        {"username": username, "password": password, "role": "manager"},
+        key=f"demo-staff-{secrets.token_hex(4)}",
+    )
+    second = _call(
+        base, "POST", "/v1/auth/token", body={"username": username, "password": password}
+    )["access_token"]
+    answer = _call(
+        base,
+        "POST",
+        f"/v1/cash/collections/{collection['id']}/recount",
+        second,
+        {
+            "counts": collection["expected"]["counts"],
+            "reason": "the missing note was found stuck in the cassette",
+        },
+        key=f"demo-cash-recount-{secrets.token_hex(4)}",
+    )
+    fix = answer["recounts"][-1]
+    currency = answer["currency"]
+
+    def fmt(minor: int) -> str:
+        return Money(minor, currency).format()
+
+    _step(
+        f"{fix['by']} recounted collection {answer['id']} ({fix['reason']}): "
+        f"{fmt(fix['previous']['total'])} -> {fmt(fix['counted']['total'])}, now "
+        f"{'exact' if not answer['variance'] else answer['result']}; the first count stays "
+        "on record, and its counter could not have corrected it"
+    )
+    if fix["transaction_id"]:
+        posted = _call(base, "GET", f"/v1/ledger/transactions/{fix['transaction_id']}", token)
+        legs = ", ".join(
+            f"{p['account']} {'+' if p['amount'] > 0 else ''}{fmt(p['amount'])}"
+            for p in posted["postings"]
+        )
+        print(f"      transaction {fix['transaction_id']}: {legs}")
     return dict(answer)
 
 

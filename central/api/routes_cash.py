@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from central.api import models as m
 from central.api.deps import Db, EstateDep, IdempotencyKey, context, require, write
 from central.auth.principal import Principal, Role
-from central.cash import service, unapplied
+from central.cash import recount, service, unapplied
 from central.ledger.idempotency import check_key
 
 router = APIRouter(prefix="/v1/cash", tags=["cash"])
@@ -35,6 +35,12 @@ class CountIn(BaseModel):
 
     counts: Annotated[dict[str, StrictInt] | None, Field(max_length=64)] = None
     total: StrictInt | None = None
+
+
+class RecountIn(CountIn):
+    """A correction of the count in force, and why."""
+
+    reason: Annotated[str, Field(max_length=400)]
 
 
 class AlreadyCountedOut(BaseModel):
@@ -119,6 +125,45 @@ def count_collection(
             {"error": {"code": err.code, "message": err.message}, "collection": err.collection},
             status_code=err.status,
         )
+
+
+@router.post("/collections/{collection_id}/recount", status_code=201, responses=Responses)
+def recount_collection(
+    collection_id: CollectionId,
+    body: RecountIn,
+    db: Db,
+    estate: EstateDep,
+    principal: Annotated[Principal, Depends(Managers)],
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Correct a collection's count: the whole recount, per denomination or as a total,
+    with its reason (`{"counts": {"10000": 3}, "reason": "a note stuck in the
+    cassette"}`), by a manager other than whoever made the count in force.
+
+    The count stays on record; the recount is appended (`recounts`) and becomes the
+    count in force (`counted`, `variance`). Its difference moves in one transaction
+    between `clearing:bank` and `variance:cash`; the kiosk's box is not touched.
+    `409 not_counted` before the first count, `409 second_person_required` from the
+    counter, `409 count_unchanged` when it changes nothing; the same
+    Idempotency-Key again answers the first answer."""
+    key = check_key(key)
+    count = service.parse_count(counts=body.counts, total=body.total)
+    reason = recount.parse_reason(body.reason)
+
+    def apply(conn: Connection) -> dict[str, Any]:
+        return recount.recount_collection(
+            conn, context(estate, principal, key), collection_id, count, reason
+        )
+
+    return write(
+        db,
+        principal=principal,
+        key=key,
+        operation="cash_recount",
+        request={"id": collection_id, **body.model_dump()},
+        subject=f"cash_collection:{collection_id}",
+        apply=apply,
+    )
 
 
 @router.get("/unapplied", responses=Responses)

@@ -3,11 +3,14 @@
 ``collections`` lists them (``--open``: those still to count); ``count ID`` enters
 the count per denomination (``--counts 10000=3,5000=1``) or as a total in minor
 units (``--total 35000``), posts it once and says the variance in words.
+``recount ID ... --reason R --by NAME`` corrects the count in force (by someone other
+than who made it), posts the difference and keeps both on record.
 ``unapplied`` lists the cash top-ups the ledger refused (``--open``: those not
 credited yet); ``credit KIOSK SEQ --unit U --wallet W`` posts one's cash from the
 kiosk's box into that wallet, once.
 Exit status: 0 done, 1 refused (an unknown collection, one counted already, a
-count that is not a count, a credit made already).
+count that is not a count, a recount by the counter or one that changes nothing, a
+credit made already).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from central.cash import service, unapplied
+from central.cash import recount, service, unapplied
 from central.db.database import Database
 from central.db.types import utcnow
 from central.errors import InvalidRequest
@@ -47,6 +50,21 @@ def add_parsers(sub: Any) -> None:
         "--by", default="cash", help="who counted, recorded as cli:NAME (default cli:cash)"
     )
     count.add_argument("--json", action="store_true", help="machine-readable output")
+    fix = p_sub.add_parser(
+        "recount",
+        help="correct a counted collection (a second person; the difference is posted)",
+    )
+    fix.add_argument("id", type=int, help="the collection's id (see: cash collections)")
+    again = fix.add_mutually_exclusive_group(required=True)
+    again.add_argument("--counts", help="the whole recount per denomination, e.g. 10000=3,5000=1")
+    again.add_argument("--total", help="the recounted total in minor units, e.g. 35000")
+    fix.add_argument(
+        "--reason", required=True, help='what was found, e.g. "a 100 note stuck in the cassette"'
+    )
+    fix.add_argument(
+        "--by", required=True, help="who recounted, recorded as cli:NAME (not who counted)"
+    )
+    fix.add_argument("--json", action="store_true", help="machine-readable output")
     un = p_sub.add_parser(
         "unapplied", help="cash the kiosks took for top-ups the ledger refused, newest first"
     )
@@ -71,7 +89,11 @@ def parse_counts(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for part in (p.strip() for p in text.split(",")):
         denomination, sep, pieces = part.partition("=")
-        if not sep or not pieces.strip().isdigit() or not denomination.strip():
+        if (
+            not sep
+            or not (pieces.strip().isascii() and pieces.strip().isdigit())
+            or not denomination.strip()
+        ):
             raise InvalidRequest(
                 f"{part!r} is not DENOMINATION=PIECES: write the count as --counts "
                 "10000=3,5000=1 (denominations in minor units), or give --total",
@@ -87,7 +109,7 @@ def parse_counts(text: str) -> dict[str, int]:
 
 def _total(text: str) -> int:
     cleaned = text.strip()
-    if not cleaned.isdigit():
+    if not (cleaned.isascii() and cleaned.isdigit()):
         raise InvalidRequest(
             f"--total {text!r} is not a whole number of minor units (35000 for 350.00)",
             code="invalid_count",
@@ -121,6 +143,29 @@ def _said(c: dict[str, Any]) -> str:
     if c["transaction_id"]:
         head += f"; {counted} to clearing:bank (transaction {c['transaction_id']})"
     return head
+
+
+def _recounted(c: dict[str, Any]) -> str:
+    """What a recount changed, in words."""
+    last = c["recounts"][-1]
+    currency = c["currency"]
+
+    def fmt(minor: int) -> str:
+        return Money(minor, currency).format()
+
+    head = (
+        f"collection {c['id']} recount {last['number']} by {last['by']}: "
+        f"{fmt(last['previous']['total'])} -> {fmt(last['counted']['total'])}"
+    )
+    if last["transaction_id"]:
+        side = "more" if last["change"] > 0 else "less"
+        head += (
+            f", {fmt(abs(last['change']))} {side} to clearing:bank "
+            f"(transaction {last['transaction_id']})"
+        )
+    else:
+        head += ", the same total: no money moved"
+    return head + f"; now {service.in_words(c['variance'], currency)} against the kiosk's count"
 
 
 def _unapplied_line(u: dict[str, Any]) -> str:
@@ -209,6 +254,20 @@ def command(open_db: Callable[[], Database], args: argparse.Namespace) -> int:
         count = service.parse_count(counts=parse_counts(args.counts))
     else:
         count = service.parse_count(total=_total(args.total))
+    if args.cash_action == "recount":
+        reason = recount.parse_reason(args.reason)
+        with db.write() as conn:
+            ctx = Context(
+                estate=estate_settings.load(conn),
+                idempotency_key=f"cli-recount:{args.id}",
+                actor=f"cli:{args.by}",
+                now=utcnow(),
+            )
+            done = recount.recount_collection(conn, ctx, args.id, count, reason)
+        print(
+            json.dumps(done, ensure_ascii=False, sort_keys=True) if args.json else _recounted(done)
+        )
+        return 0
     with db.write() as conn:
         ctx = Context(
             estate=estate_settings.load(conn),

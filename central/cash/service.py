@@ -10,21 +10,22 @@ keyed ``cash_count:<collection id>``:
 
 A leg of zero is left out, and a box counted empty that the kiosk counted empty
 posts nothing. ``variance`` in the answers is C - E: the change of
-``variance:cash``.
+``variance:cash``. A count is corrected only by a recount (``central.cash.recount``),
+appended beside it; ``counted`` in the answers is the count in force.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
 
 from sqlalchemy import Connection, insert, select, update
 
-from central.cash.tables import STATUSES, cash_collections
+from central.cash.tables import STATUSES, cash_collections, cash_recounts
 from central.db.types import utcnow
 from central.errors import InvalidRequest, NotFound, Refused
 from central.ledger import accounts as acc
@@ -78,7 +79,9 @@ class AlreadyCounted(Refused):
             f"cash collection {collection['id']} was counted by {counted['by']} at {at} UTC: "
             f"{Money(counted['total'], currency).format()}, "
             f"{in_words(collection['variance'], currency)}; a count stands"
-            + (f" (posted as transaction {posted})" if posted else " (nothing to post)"),
+            + (f" (posted as transaction {posted})" if posted else " (nothing to post)")
+            + "; someone else corrects it with a recount (POST /v1/cash/collections/"
+            f"{collection['id']}/recount, or prepaid central cash recount)",
         )
         self.collection = collection
 
@@ -235,24 +238,87 @@ def _result(variance: int | None) -> str | None:
     return "exact" if variance == 0 else "short" if variance < 0 else "over"
 
 
-def _view(row: Any) -> dict[str, Any]:
-    expected = {int(k): int(v) for k, v in json.loads(row.counts).items()}
+def _per(text: str | None) -> dict[int, int] | None:
+    return None if text is None else {int(k): int(v) for k, v in json.loads(text).items()}
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """The count that stands: the first, or the latest recount's."""
+
+    counts: dict[int, int] | None
+    total: int
+    by: str
+    at: datetime
+    recount: int  # 0 for the first count
+
+
+def in_force(row: Any, recounts: Sequence[Any]) -> InForce:
+    """The count in force of a counted collection, given its recounts in order."""
+    if recounts:
+        last = recounts[-1]
+        return InForce(
+            _per(last.counts),
+            int(last.total),
+            last.recounted_by,
+            last.recounted_at,
+            int(last.number),
+        )
+    return InForce(
+        _per(row.counted_counts), int(row.counted_total), row.counted_by, row.counted_at, 0
+    )
+
+
+def _recount_view(r: Any) -> dict[str, Any]:
+    before, after = _per(r.previous_counts), _per(r.counts)
+    return {
+        "number": int(r.number),
+        "previous": {
+            "counts": None if before is None else wire_counts(before),
+            "total": int(r.previous_total),
+        },
+        "counted": {"counts": None if after is None else wire_counts(after), "total": int(r.total)},
+        "change": int(r.total) - int(r.previous_total),
+        "reason": r.reason,
+        "by": r.recounted_by,
+        "at": r.recounted_at.isoformat(),
+        "transaction_id": r.transaction_id,
+    }
+
+
+def recounts_of(conn: Connection, ids: Iterable[int]) -> dict[int, list[Any]]:
+    """Each collection's recounts, first to last."""
+    wanted = list(ids)
+    out: dict[int, list[Any]] = {i: [] for i in wanted}
+    if not wanted:
+        return out
+    rows = conn.execute(
+        select(cash_recounts)
+        .where(cash_recounts.c.collection_id.in_(wanted))
+        .order_by(cash_recounts.c.collection_id, cash_recounts.c.number)
+    )
+    for r in rows:
+        out[int(r.collection_id)].append(r)
+    return out
+
+
+def view(row: Any, recounts: Sequence[Any] = ()) -> dict[str, Any]:
+    """A collection as the API answers it; ``counted`` is the count in force."""
+    expected = _per(row.counts) or {}
     counted: dict[str, Any] | None = None
     variance: int | None = None
     by_denomination: dict[str, int] | None = None
     if row.status == "counted":
-        per = (
-            None
-            if row.counted_counts is None
-            else {int(k): int(v) for k, v in json.loads(row.counted_counts).items()}
-        )
+        now = in_force(row, recounts)
+        per = now.counts
         counted = {
             "counts": None if per is None else wire_counts(per),
-            "total": int(row.counted_total),
-            "by": row.counted_by,
-            "at": row.counted_at.isoformat(),
+            "total": now.total,
+            "by": now.by,
+            "at": now.at.isoformat(),
+            "recount": now.recount or None,
         }
-        variance = int(row.counted_total) - int(row.expected_total)
+        variance = now.total - int(row.expected_total)
         if per is not None:
             by_denomination = {
                 str(d): per.get(d, 0) - expected.get(d, 0)
@@ -276,10 +342,15 @@ def _view(row: Any) -> dict[str, Any]:
         "result": _result(variance),
         "variance_account": CASH_VARIANCE_CODE if variance else None,
         "transaction_id": row.transaction_id,
+        "recounts": [_recount_view(r) for r in recounts],
     }
 
 
-def _row(conn: Connection, collection_id: int, *, lock: bool = False) -> Any:
+def collection_view(conn: Connection, row: Any) -> dict[str, Any]:
+    return view(row, recounts_of(conn, [int(row.id)])[int(row.id)])
+
+
+def collection_row(conn: Connection, collection_id: int, *, lock: bool = False) -> Any:
     query = select(cash_collections).where(cash_collections.c.id == collection_id)
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
@@ -292,7 +363,7 @@ def _row(conn: Connection, collection_id: int, *, lock: bool = False) -> Any:
 
 
 def get_collection(conn: Connection, collection_id: int) -> dict[str, Any]:
-    return _view(_row(conn, collection_id))
+    return collection_view(conn, collection_row(conn, collection_id))
 
 
 def list_collections(
@@ -306,16 +377,18 @@ def list_collections(
         query = query.where(cash_collections.c.terminal_id == terminal)
     if status is not None:
         query = query.where(cash_collections.c.status == status)
-    return [_view(row) for row in conn.execute(query)]
+    rows = conn.execute(query).all()
+    recounts = recounts_of(conn, [int(r.id) for r in rows])
+    return [view(row, recounts[int(row.id)]) for row in rows]
 
 
 def count_collection(
     conn: Connection, ctx: Context, collection_id: int, count: Count
 ) -> dict[str, Any]:
     """Post the office's count of a collection; once (``already_counted`` after that)."""
-    row = _row(conn, collection_id, lock=True)
+    row = collection_row(conn, collection_id, lock=True)
     if row.status == "counted":
-        raise AlreadyCounted(_view(row))
+        raise AlreadyCounted(collection_view(conn, row))
     expected, counted = int(row.expected_total), count.total
     currency = row.currency
 
@@ -359,5 +432,5 @@ def count_collection(
         )
     )
     if done.rowcount != 1:  # another transaction counted it meanwhile: theirs stands
-        raise AlreadyCounted(_view(_row(conn, collection_id)))
-    return _view(_row(conn, collection_id))
+        raise AlreadyCounted(collection_view(conn, collection_row(conn, collection_id)))
+    return collection_view(conn, collection_row(conn, collection_id))

@@ -1,6 +1,6 @@
 """The cash boxes' table, on the server's one shared ``metadata``.
 
-Created by the migration branch ``1000_cash_collections``.
+Created by the migration branch ``1000_cash_collections`` (``1001_cash_recounts``).
 """
 
 from __future__ import annotations
@@ -53,4 +53,27 @@ cash_collections = Table(
     CheckConstraint("status IN ('open', 'counted')", name="status"),
     CheckConstraint("expected_total >= 0", name="expected_non_negative"),
     CheckConstraint("counted_total IS NULL OR counted_total >= 0", name="counted_non_negative"),
+)
+
+# The office's corrections of a count, appended and never changed: each holds the
+# count it replaced, the new one, why, who and when, and the transaction that moved
+# the difference between ``clearing:bank`` and ``variance:cash`` (NULL when the
+# total stayed and only the denominations changed). The latest is the count in force.
+cash_recounts = Table(
+    "cash_recounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("cash_collections.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),  # 1 for the first correction
+    Column("previous_counts", Text, nullable=True),
+    Column("previous_total", BigInteger, nullable=False),
+    Column("counts", Text, nullable=True),  # NULL when only a total was entered
+    Column("total", BigInteger, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("recounted_by", String(96), nullable=False),
+    Column("recounted_at", UTCDateTime, nullable=False),
+    Column("transaction_id", ForeignKey("transactions.id"), nullable=True),
+    UniqueConstraint("collection_id", "number", name="uq_cash_recounts_collection_number"),
+    CheckConstraint("number >= 1", name="number_positive"),
+    CheckConstraint("total >= 0 AND previous_total >= 0", name="totals_non_negative"),
 )

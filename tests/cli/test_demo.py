@@ -57,14 +57,24 @@ def test_demo_walkthrough(tmp_path: Path) -> None:
             "SELECT terminal_id, status, expected_total, counted_total FROM cash_collections"
         ).fetchall()
         balances = dict(db.execute("SELECT code, balance FROM accounts").fetchall())
+        recounts = db.execute(
+            "SELECT previous_total, total, recounted_by FROM cash_recounts"
+        ).fetchall()
     finally:
         db.close()
-    assert (status, expected, counted) == ("counted", 7000, 5000)
+    assert (status, expected, counted) == ("counted", 7000, 5000)  # the first count, kept
     assert f"cash_box:{kiosk} +70.00 CNY, clearing:bank -50.00 CNY, variance:cash -20.00 CNY" in (
         result.stdout
     )
-    assert balances["variance:cash"] == -2000  # short: a debit
-    assert balances["clearing:bank"] == -5000
+    # A second manager finds the note and corrects the count: the short is undone.
+    assert (
+        "staff:wu.min recounted collection 1 (the missing note was found stuck in the "
+        "cassette): 50.00 CNY -> 70.00 CNY, now exact"
+    ) in result.stdout
+    assert "clearing:bank -20.00 CNY, variance:cash +20.00 CNY" in result.stdout
+    assert recounts == [(5000, 7000, "staff:wu.min")]
+    assert balances["variance:cash"] == 0
+    assert balances["clearing:bank"] == -7000
     assert balances[f"cash_box:{kiosk}"] == -100  # the coin, still in the kiosk
 
 
