@@ -37,7 +37,8 @@ class QrTokenVerifier:
     def verify(self, text: str, now: float) -> tuple[str | None, str]:
         """(unit, "") for a good token, or (None, reason) with a message key."""
         parts = text.strip().split(".")
-        if len(parts) != 4 or parts[0] != PREFIX:
+        # hmac.compare_digest refuses non-ASCII text; no token has any.
+        if not text.isascii() or len(parts) != 4 or parts[0] != PREFIX:
             return None, "qr_unknown"
         if not (parts[2].isascii() and parts[2].isdigit()):  # "¹" is a digit int() refuses
             return None, "qr_unknown"

@@ -62,7 +62,8 @@ def qr_token_unit(key: bytes, token: str, now: float) -> str | None:
     """The unit of a good, unexpired ``PPQ1.<unit>.<expiry>.<mac>`` token (the
     residents' app's format, kiosk/tokens.py), else None."""
     parts = token.strip().split(".")
-    if not key or len(parts) != 4 or parts[0] != QR_PREFIX:
+    # hmac.compare_digest refuses non-ASCII text; no token has any.
+    if not key or not token.isascii() or len(parts) != 4 or parts[0] != QR_PREFIX:
         return None
     if not (parts[2].isascii() and parts[2].isdigit()):  # "¹" is a digit int() refuses
         return None

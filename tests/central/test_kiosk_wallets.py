@@ -156,5 +156,6 @@ def test_a_qr_expiry_of_non_ascii_digits_is_no_token() -> None:
     # "¹" passes str.isdigit() and int() refuses it: that was a server error.
     token = make_qr_token(QR_KEY, "A-0301", 0).replace(".0.", ".¹¹¹.")
     assert qr_token_unit(QR_KEY, token, time.time()) is None
+    assert qr_token_unit(QR_KEY, "PPQ1.A-0301.1.é", time.time()) is None  # compare_digest
     good = make_qr_token(QR_KEY, "A-0301", int(time.time()) + 60)
     assert qr_token_unit(QR_KEY, good, time.time()) == "A-0301"
