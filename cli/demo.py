@@ -203,12 +203,7 @@ def cash_count(base: str, token: str, kiosk: str) -> dict[str, Any]:
     said += f", posted to {answer['variance_account']}" if answer["variance"] else ", no variance"
     _step(f"{said}; {fmt(answer['counted']['total'])} to clearing:bank")
     if answer["transaction_id"]:
-        posted = _call(base, "GET", f"/v1/ledger/transactions/{answer['transaction_id']}", token)
-        legs = ", ".join(
-            f"{p['account']} {'+' if p['amount'] > 0 else ''}{fmt(p['amount'])}"
-            for p in posted["postings"]
-        )
-        print(f"      transaction {answer['transaction_id']}: {legs}")
+        _show_transaction(base, token, answer["transaction_id"], currency)
     return dict(answer)
 
 
@@ -256,13 +251,20 @@ def cash_recount(base: str, token: str, collection: dict[str, Any]) -> dict[str,
         "on record, and its counter could not have corrected it"
     )
     if fix["transaction_id"]:
-        posted = _call(base, "GET", f"/v1/ledger/transactions/{fix['transaction_id']}", token)
-        legs = ", ".join(
-            f"{p['account']} {'+' if p['amount'] > 0 else ''}{fmt(p['amount'])}"
-            for p in posted["postings"]
-        )
-        print(f"      transaction {fix['transaction_id']}: {legs}")
+        _show_transaction(base, token, fix["transaction_id"], currency)
     return dict(answer)
+
+
+def _show_transaction(base: str, token: str, transaction_id: str, currency: str) -> None:
+    """One posted transaction's legs, signed, on one line."""
+    from domain.money import Money
+
+    posted = _call(base, "GET", f"/v1/ledger/transactions/{transaction_id}", token)
+    legs = ", ".join(
+        f"{p['account']} {'+' if p['amount'] > 0 else ''}{Money(p['amount'], currency).format()}"
+        for p in posted["postings"]
+    )
+    print(f"      transaction {transaction_id}: {legs}")
 
 
 def has_display() -> bool:
