@@ -58,10 +58,11 @@ def create_staff(conn: Connection, *, username: str, password: str, role: Role) 
     return int(key[0])
 
 
-def issue_token(conn: Connection, *, username: str, password: str, ttl_s: int) -> tuple[str, int]:
-    """Sign a staff member in; returns the token and its lifetime in seconds."""
+def check_password(conn: Connection, *, username: str, password: str) -> tuple[int, Principal]:
+    """The active staff member with this username and password, or ``bad_credentials``
+    (the same answer for an unknown name, a wrong password and a disabled account)."""
     row = conn.execute(
-        select(staff.c.id, staff.c.password_hash, staff.c.active).where(
+        select(staff.c.id, staff.c.password_hash, staff.c.active, staff.c.role).where(
             staff.c.username == username
         )
     ).first()
@@ -76,12 +77,18 @@ def issue_token(conn: Connection, *, username: str, password: str, ttl_s: int) -
         raise refused from None
     if not row.active:
         raise refused
+    return int(row.id), Principal("staff", username, Role(row.role))
+
+
+def issue_token(conn: Connection, *, username: str, password: str, ttl_s: int) -> tuple[str, int]:
+    """Sign a staff member in; returns the token and its lifetime in seconds."""
+    staff_id, _ = check_password(conn, username=username, password=password)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     conn.execute(
         insert(api_tokens).values(
             token_hash=token_digest(token),
-            staff_id=row.id,
+            staff_id=staff_id,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl_s),
         )

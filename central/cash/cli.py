@@ -8,9 +8,12 @@ than who made it), posts the difference and keeps both on record.
 ``unapplied`` lists the cash top-ups the ledger refused (``--open``: those not
 credited yet); ``credit KIOSK SEQ --unit U --wallet W`` posts one's cash from the
 kiosk's box into that wallet, once.
+The three that move money act in a manager's name: ``--by`` is their staff username
+and they sign in with their password (asked for, or ``PREPAID_STAFF_PASSWORD``), so
+the record says who, as it does through the API, and is audited the same way.
 Exit status: 0 done, 1 refused (an unknown collection, one counted already, a
 count that is not a count, a recount by the counter or one that changes nothing, a
-credit made already).
+credit made already, a wrong password or someone who is not a manager).
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Connection
+
+from central.audit import log as audit
+from central.auth import console
+from central.auth.principal import Principal, Role
 from central.cash import recount, service, unapplied
 from central.db.database import Database
 from central.db.types import utcnow
@@ -27,6 +35,11 @@ from central.errors import InvalidRequest
 from central.estate import settings as estate_settings
 from central.ledger.plans import Context
 from domain.money import Money
+
+_BY = (
+    "the manager who %s: their staff username; they sign in with their password "
+    f"(asked for, or {console.PASSWORD_VARIABLE})"
+)
 
 
 def add_parsers(sub: Any) -> None:
@@ -46,9 +59,7 @@ def add_parsers(sub: Any) -> None:
         help="pieces per denomination in minor units, e.g. 10000=3,5000=1 (three 100s, one 50)",
     )
     given.add_argument("--total", help="the counted total in minor units, e.g. 35000")
-    count.add_argument(
-        "--by", default="cash", help="who counted, recorded as cli:NAME (default cli:cash)"
-    )
+    count.add_argument("--by", required=True, help=_BY % "counts")
     count.add_argument("--json", action="store_true", help="machine-readable output")
     fix = p_sub.add_parser(
         "recount",
@@ -61,9 +72,7 @@ def add_parsers(sub: Any) -> None:
     fix.add_argument(
         "--reason", required=True, help='what was found, e.g. "a 100 note stuck in the cassette"'
     )
-    fix.add_argument(
-        "--by", required=True, help="who recounted, recorded as cli:NAME (not who counted)"
-    )
+    fix.add_argument("--by", required=True, help=_BY % "recounts (not who counted)")
     fix.add_argument("--json", action="store_true", help="machine-readable output")
     un = p_sub.add_parser(
         "unapplied", help="cash the kiosks took for top-ups the ledger refused, newest first"
@@ -78,9 +87,7 @@ def add_parsers(sub: Any) -> None:
     cr.add_argument("seq", type=int, help="its journal entry (see: cash unapplied)")
     cr.add_argument("--unit", required=True, help="the unit whose wallet gets the money")
     cr.add_argument("--wallet", required=True, help="the wallet, e.g. electricity")
-    cr.add_argument(
-        "--by", default="cash", help="who credits it, recorded as cli:NAME (default cli:cash)"
-    )
+    cr.add_argument("--by", required=True, help=_BY % "credits it")
     cr.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -178,6 +185,26 @@ def _unapplied_line(u: dict[str, Any]) -> str:
     )
 
 
+def _audit(
+    conn: Connection,
+    who: Principal,
+    action: str,
+    subject: str,
+    key: str,
+    request: dict[str, Any],
+    result: dict[str, Any],
+) -> None:
+    """The same audit entry the API writes for this action, in the same transaction."""
+    audit.record(
+        conn,
+        who,
+        action=action,
+        subject=subject,
+        after={"request": request, "result": result},
+        idempotency_key=key,
+    )
+
+
 def _unapplied(db: Database, args: argparse.Namespace) -> int:
     if args.cash_action == "unapplied":
         with db.read() as conn:
@@ -203,15 +230,25 @@ def _unapplied(db: Database, args: argparse.Namespace) -> int:
                 "--unit UNIT --wallet WALLET"
             )
         return 0
+    password = console.password_for(args.by)
+    key = unapplied.ledger_key(args.terminal, args.seq)
     with db.write() as conn:
+        who = console.sign_in(conn, args.by, password, role=Role.MANAGER)
         ctx = Context(
-            estate=estate_settings.load(conn),
-            idempotency_key=unapplied.ledger_key(args.terminal, args.seq),
-            actor=f"cli:{args.by}",
-            now=utcnow(),
+            estate=estate_settings.load(conn), idempotency_key=key, actor=who.actor, now=utcnow()
         )
         done = unapplied.credit(
             conn, ctx, terminal_id=args.terminal, seq=args.seq, unit=args.unit, wallet=args.wallet
+        )
+        request = {"terminal": args.terminal, "seq": args.seq, "unit": args.unit}
+        _audit(
+            conn,
+            who,
+            "cash_credit",
+            f"cash_unapplied:{args.terminal}:{args.seq}",
+            key,
+            {**request, "wallet": args.wallet},
+            done,
         )
     if args.json:
         print(json.dumps(done, ensure_ascii=False, sort_keys=True))
@@ -254,28 +291,35 @@ def command(open_db: Callable[[], Database], args: argparse.Namespace) -> int:
         count = service.parse_count(counts=parse_counts(args.counts))
     else:
         count = service.parse_count(total=_total(args.total))
+    subject = f"cash_collection:{args.id}"
+    request: dict[str, Any] = {"id": args.id, "counts": args.counts, "total": args.total}
     if args.cash_action == "recount":
         reason = recount.parse_reason(args.reason)
+        password = console.password_for(args.by)
         with db.write() as conn:
+            who = console.sign_in(conn, args.by, password, role=Role.MANAGER)
             ctx = Context(
                 estate=estate_settings.load(conn),
-                idempotency_key=f"cli-recount:{args.id}",
-                actor=f"cli:{args.by}",
+                idempotency_key=f"console-recount:{args.id}",
+                actor=who.actor,
                 now=utcnow(),
             )
             done = recount.recount_collection(conn, ctx, args.id, count, reason)
+            key = recount.ledger_key(args.id, done["counted"]["recount"])
+            _audit(conn, who, "cash_recount", subject, key, {**request, "reason": reason}, done)
         print(
             json.dumps(done, ensure_ascii=False, sort_keys=True) if args.json else _recounted(done)
         )
         return 0
+    password = console.password_for(args.by)
     with db.write() as conn:
+        who = console.sign_in(conn, args.by, password, role=Role.MANAGER)
+        key = service.ledger_key(args.id)
         ctx = Context(
-            estate=estate_settings.load(conn),
-            idempotency_key=service.ledger_key(args.id),
-            actor=f"cli:{args.by}",
-            now=utcnow(),
+            estate=estate_settings.load(conn), idempotency_key=key, actor=who.actor, now=utcnow()
         )
         counted = service.count_collection(conn, ctx, args.id, count)
+        _audit(conn, who, "cash_count", subject, key, request, counted)
     if args.json:
         print(json.dumps(counted, ensure_ascii=False, sort_keys=True))
     else:

@@ -40,7 +40,7 @@ from offline_queue.client import SignedClient
 from offline_queue.errors import SyncError
 from offline_queue.identity import Identity
 from offline_queue.sync import SyncClient, SyncResult
-from tests.central.conftest import ESTATE, token_for
+from tests.central.conftest import ESTATE, MANAGER_PASSWORD, token_for
 from tests.offline_queue import support
 
 UNIT = "A-0101"
@@ -437,8 +437,15 @@ def test_a_count_relieves_the_box_of_exactly_the_kiosks_count(
 
 
 # -- the command, as the back office runs it --------------------------------------------
-def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    db_url: str, *args: str, password: str | None = MANAGER_PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    """The command in its own process, its standard input not a terminal; the staff
+    password (for the commands that move money) comes from the environment."""
     env = {**os.environ, "PREPAID_DATABASE_URL": db_url, "PREPAID_LOG_LEVEL": "WARNING"}
+    env.pop("PREPAID_STAFF_PASSWORD", None)
+    if password is not None:
+        env["PREPAID_STAFF_PASSWORD"] = password
     return subprocess.run(
         [sys.executable, "-m", "cli.main", "central", "cash", *args],
         capture_output=True,
@@ -465,26 +472,49 @@ def test_the_command_lists_counts_once_and_says_the_variance(
     assert "250.00 CNY" in listed.stdout
     assert "2 to count: prepaid central cash count ID" in listed.stdout
 
-    short = run_cli(db_url, "count", str(first["id"]), "--counts", "10000=2,5000=0", "--by", "li")
+    short = run_cli(db_url, "count", str(first["id"]), "--counts", "10000=2,5000=0", "--by", "boss")
     assert short.returncode == 0, short.stderr
     assert "short by 50.00 CNY, posted to variance:cash" in short.stdout
     assert "200.00 CNY to clearing:bank" in short.stdout
-    again = run_cli(db_url, "count", str(first["id"]), "--total", "25000")
+    with db.read() as conn:
+        audited = conn.execute(
+            select(audit_log).where(audit_log.c.subject == f"cash_collection:{first['id']}")
+        ).all()
+    assert [(a.actor, a.role, a.action, a.remote) for a in audited] == [
+        ("staff:boss", "manager", "cash_count", "console")
+    ]
+    again = run_cli(db_url, "count", str(first["id"]), "--total", "25000", "--by", "boss")
     assert again.returncode == 1
     assert "already_counted" in again.stderr
-    assert "counted by cli:li" in again.stderr
-    garbage = run_cli(db_url, "count", str(second["id"]), "--counts", "10000=x")
+    assert "counted by staff:boss" in again.stderr
+    garbage = run_cli(db_url, "count", str(second["id"]), "--counts", "10000=x", "--by", "boss")
     assert garbage.returncode == 1
     assert "invalid_count" in garbage.stderr
     assert "DENOMINATION=PIECES" in garbage.stderr
-    unknown = run_cli(db_url, "count", "999999", "--total", "1")
+    unknown = run_cli(db_url, "count", "999999", "--total", "1", "--by", "boss")
     assert unknown.returncode == 1
     assert "unknown_collection" in unknown.stderr
-    neither = run_cli(db_url, "count", str(second["id"]))
+    neither = run_cli(db_url, "count", str(second["id"]), "--by", "boss")
     assert neither.returncode == 2
     assert "--counts" in neither.stderr
+    # The count is made in a manager's name, proved by their password.
+    nobody = run_cli(db_url, "count", str(second["id"]), "--total", "2000")
+    assert nobody.returncode == 2
+    assert "--by" in nobody.stderr
+    for who, password, code in (
+        ("boss", "not the password", "bad_credentials"),
+        ("li", MANAGER_PASSWORD, "bad_credentials"),  # no such staff member
+        ("cashier", MANAGER_PASSWORD, "forbidden_role"),
+        ("boss", None, "password_needed"),  # not at a terminal and no PREPAID_STAFF_PASSWORD
+    ):
+        refused = run_cli(
+            db_url, "count", str(second["id"]), "--total", "2000", "--by", who, password=password
+        )
+        assert refused.returncode == 1, (who, refused.stdout)
+        assert code in refused.stderr, refused.stderr
+        assert "not the password" not in refused.stderr + refused.stdout
 
-    exact = run_cli(db_url, "count", str(second["id"]), "--total", "2000", "--json")
+    exact = run_cli(db_url, "count", str(second["id"]), "--total", "2000", "--by", "boss", "--json")
     assert exact.returncode == 0, exact.stderr
     assert '"result": "exact"' in exact.stdout
     assert run_cli(db_url, "collections", "--open").stdout.strip() == "no open cash collections"
@@ -603,7 +633,16 @@ def test_cash_for_a_refused_top_up_is_listed_and_credited_once_from_the_box(
     assert listed.returncode == 0, listed.stderr
     assert f"credited ({done['credited']['transaction_id']})" in listed.stdout
     again = run_cli(
-        db_url, "credit", kiosk.id, str(refused_seq), "--unit", UNIT, "--wallet", "electricity"
+        db_url,
+        "credit",
+        kiosk.id,
+        str(refused_seq),
+        "--unit",
+        UNIT,
+        "--wallet",
+        "electricity",
+        "--by",
+        "boss",
     )
     assert again.returncode == 1
     assert "already_credited" in again.stderr
@@ -633,12 +672,14 @@ def test_the_command_credits_a_refused_cash_top_up(
         "--wallet",
         "electricity",
         "--by",
-        "li",
+        "boss",
     )
     assert done.returncode == 0, done.stderr
     assert f"50.00 CNY of {kiosk.id}'s entry {seq} credited to {UNIT} electricity" in done.stdout
     assert balance(db, f"cash_box:{kiosk.id}") == -5000  # the box, not yet counted, holds it
-    unknown = run_cli(db_url, "credit", kiosk.id, "999", "--unit", UNIT, "--wallet", "electricity")
+    unknown = run_cli(
+        db_url, "credit", kiosk.id, "999", "--unit", UNIT, "--wallet", "electricity", "--by", "boss"
+    )
     assert unknown.returncode == 1
     assert "unknown_unapplied" in unknown.stderr
     books_balance(db)

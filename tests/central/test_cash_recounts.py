@@ -237,28 +237,57 @@ def test_a_reason_must_be_one_line_of_text(reason: str) -> None:
 
 
 def test_the_command_recounts_once_per_second_person(
-    client: TestClient, db: Database, db_url: str, manager: dict[str, str], kiosk: Kiosk
+    client: TestClient,
+    db: Database,
+    db_url: str,
+    manager: dict[str, str],
+    second_manager: dict[str, str],
+    kiosk: Kiosk,
 ) -> None:
-    first = counted_short(client, manager, kiosk)  # counted by staff:boss
+    first = counted_short(client, manager, kiosk)  # counted through the API by staff:boss
     cid = str(first["id"])
-    fixed = run_cli(
-        db_url, "recount", cid, "--counts", "10000=2,5000=1", "--reason", "stuck note", "--by", "li"
-    )
-    assert fixed.returncode == 0, fixed.stderr
-    assert "recount 1 by cli:li: 200.00 CNY -> 250.00 CNY" in fixed.stdout
-    assert "50.00 CNY more to clearing:bank" in fixed.stdout
-    assert "now exact against the kiosk's count" in fixed.stdout
-    own = run_cli(db_url, "recount", cid, "--total", "1", "--reason", "mine", "--by", "li")
+    fix = ("--counts", "10000=2,5000=1", "--reason", "stuck note")
+    # The counter cannot recount at the console either: the console signs boss in too.
+    own = run_cli(db_url, "recount", cid, *fix, "--by", "boss")
     assert own.returncode == 1
     assert "second_person_required" in own.stderr
+    for who, password, code in (
+        ("ann", "not the password", "bad_credentials"),
+        ("li", MANAGER_PASSWORD, "bad_credentials"),  # a made-up name is not a second person
+        ("auditor", MANAGER_PASSWORD, "forbidden_role"),
+        ("ann", None, "password_needed"),
+    ):
+        refused = run_cli(db_url, "recount", cid, *fix, "--by", who, password=password)
+        assert refused.returncode == 1, (who, refused.stdout)
+        assert code in refused.stderr, refused.stderr
+    fixed = run_cli(db_url, "recount", cid, *fix, "--by", "ann")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "recount 1 by staff:ann: 200.00 CNY -> 250.00 CNY" in fixed.stdout
+    assert "50.00 CNY more to clearing:bank" in fixed.stdout
+    assert "now exact against the kiosk's count" in fixed.stdout
+    again = run_cli(db_url, "recount", cid, "--total", "1", "--reason", "mine", "--by", "ann")
+    assert again.returncode == 1
+    assert "second_person_required" in again.stderr
     nobody = run_cli(db_url, "recount", cid, "--total", "1", "--reason", "who")
     assert nobody.returncode == 2
     assert "--by" in nobody.stderr
     listed = run_cli(db_url, "collections")
     assert "exact" in listed.stdout
-    as_json = run_cli(db_url, "recount", cid, "--total", "25000", "--reason", "same", "--by", "wu")
+    as_json = run_cli(
+        db_url, "recount", cid, "--total", "25000", "--reason", "same", "--by", "boss", "--json"
+    )
     assert as_json.returncode == 1
     assert "count_unchanged" in as_json.stderr
+    with db.read() as conn:
+        audited = conn.execute(
+            select(audit_log).where(
+                audit_log.c.subject == f"cash_collection:{cid}",
+                audit_log.c.action == "cash_recount",
+            )
+        ).all()
+    assert [(a.actor, a.remote, a.idempotency_key) for a in audited] == [
+        ("staff:ann", "console", f"cash_recount:{cid}:1")
+    ]
     assert balance(db, "variance:cash") == 0
     books_balance(db)
 
