@@ -3,6 +3,7 @@ hostile and random input finds no 5xx and no answer that breaks the schema."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from central.settings import Settings
 from tests.central.conftest import token_for
 from tests.central.payments.support import SECRET, Sandbox
 
+# Ten examples an operation keeps CI quick; a deeper hunt sets PREPAID_FUZZ_EXAMPLES.
+EXAMPLES = int(os.environ.get("PREPAID_FUZZ_EXAMPLES", "10"))
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -57,7 +60,7 @@ def test_no_server_error_and_every_answer_fits_the_schema(
     for operation in operations:
 
         @settings(
-            max_examples=10,
+            max_examples=EXAMPLES,
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),
