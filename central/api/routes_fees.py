@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from central.api.deps import Db, EstateDep, IdempotencyKey, context, require, write
 from central.api.routes_ledger import Responses
-from central.api.routes_me import _nothing_here, _own
+from central.api.routes_me import nothing_here, own_unit
 from central.auth.principal import Principal, Role
 from central.db.schema import buildings, units
 from central.db.types import utcnow
@@ -519,7 +519,7 @@ def fund_statement(
 @router.get("/me/units/{unit}/bills", tags=ME, responses=Responses)
 def my_bills(unit: str, db: Db, principal: Resident) -> list[dict[str, Any]]:
     """The household's open bills."""
-    _own(principal, unit)
+    own_unit(principal, unit)
     with db.read() as conn:
         return payments.unit_bills(conn, unit)
 
@@ -536,7 +536,7 @@ def my_instalments(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Choose to pay one of the household's bills by instalments."""
-    _own(principal, unit)
+    own_unit(principal, unit)
 
     def apply(conn: Any) -> dict[str, Any]:
         _bill_of(conn, unit, bill_id)
@@ -571,7 +571,7 @@ def my_payment(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Pay one of the household's bills (or its next instalment) from its wallet."""
-    _own(principal, unit)
+    own_unit(principal, unit)
 
     def apply(conn: Any) -> dict[str, Any]:
         _bill_of(conn, unit, bill_id)
@@ -599,7 +599,7 @@ def my_payment(
 def my_fund_statement(unit: str, db: Db, estate: EstateDep, principal: Resident) -> dict[str, Any]:
     """The maintenance fund statement of the household's building, as a hash chain any
     owner can check with ``prepaid central fund verify``."""
-    _own(principal, unit)
+    own_unit(principal, unit)
     with db.read() as conn:
         row = conn.execute(
             select(buildings.c.code)
@@ -607,7 +607,7 @@ def my_fund_statement(unit: str, db: Db, estate: EstateDep, principal: Resident)
             .where(units.c.code == unit)
         ).first()
         if row is None:
-            raise _nothing_here()
+            raise nothing_here()
         return fund.statement(conn, building=row.code, currency=estate.currency, now=utcnow())
 
 
@@ -616,6 +616,6 @@ def _bill_of(conn: Any, unit: str, bill_id: int) -> None:
     try:
         view = payments.bill_view(conn, bill_id)
     except NotFound:
-        raise _nothing_here() from None
+        raise nothing_here() from None
     if view["unit"] != unit:
-        raise _nothing_here()
+        raise nothing_here()

@@ -29,13 +29,13 @@ router = APIRouter(prefix="/v1/me", tags=["residents"])
 Resident = Annotated[Principal, Depends(require(Role.RESIDENT))]
 
 
-def _nothing_here() -> NotFound:
+def nothing_here() -> NotFound:
     return NotFound("nothing here for this account", code="not_found")
 
 
-def _own(principal: Principal, unit: str) -> str:
+def own_unit(principal: Principal, unit: str) -> str:
     if principal.unit is None or unit != principal.unit:
-        raise _nothing_here()
+        raise nothing_here()
     return unit
 
 
@@ -87,7 +87,7 @@ def me(principal: Resident) -> m.MeOut:
 @router.get("/units/{unit}/wallets", response_model=list[m.WalletOut], responses=Responses)
 def my_wallets(unit: str, db: Db, principal: Resident) -> list[m.WalletOut]:
     """Every wallet of the household with its balance and what is available."""
-    _own(principal, unit)
+    own_unit(principal, unit)
     with db.read() as conn:
         return unit_wallets(conn, unit)
 
@@ -105,7 +105,7 @@ def my_statement(
     period_to: Annotated[date, Query(alias="to")],
 ) -> m.StatementOut:
     """A wallet's statement over a period (local dates, inclusive)."""
-    _own(principal, unit)
+    own_unit(principal, unit)
     with db.read() as conn:
         try:
             st = statement(
@@ -117,7 +117,7 @@ def my_statement(
                 zone=estate.zone,
             )
         except NotFound:
-            raise _nothing_here() from None
+            raise nothing_here() from None
     return statement_out(st)
 
 
@@ -130,7 +130,7 @@ def my_usage(
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> list[m.UsageDayOut]:
     """What the household was charged per wallet and local day, most recent first."""
-    _own(principal, unit)
+    own_unit(principal, unit)
     since = datetime.now(estate.zone) - timedelta(days=days)
     with db.read() as conn:
         rows = conn.execute(
@@ -175,7 +175,7 @@ def my_transaction(transaction_id: str, db: Db, principal: Resident) -> dict[str
             .where(transactions.c.id == transaction_id, units.c.code == principal.unit)
         ).all()
     if not rows:
-        raise _nothing_here()
+        raise nothing_here()
     first = rows[0]
     return {
         "transaction_id": first.id,

@@ -72,7 +72,7 @@ def _chunks(items: Sequence[Any]) -> Any:
         yield items[i : i + CHUNK]
 
 
-class _Raw:
+class RawStatements:
     """Plain DBAPI statements for the hot path's bulk reads and writes.
 
     SQLAlchemy's per-row parameter processing costs more than SQLite's own work
@@ -120,8 +120,8 @@ _METER_COLUMNS = (
 )
 
 
-def _load_meters(conn: Connection, serials: Sequence[str]) -> dict[str, MeterState]:
-    raw = _Raw(conn)
+def load_meters(conn: Connection, serials: Sequence[str]) -> dict[str, MeterState]:
+    raw = RawStatements(conn)
     found: dict[str, MeterState] = {}
     parse = raw.parse_time
     for chunk in _chunks(sorted(set(serials))):
@@ -165,7 +165,7 @@ def _load_meters(conn: Connection, serials: Sequence[str]) -> dict[str, MeterSta
     return found
 
 
-def _stored(
+def stored_readings(
     conn: Connection, batch: dict[str, list[Reading]], found: dict[str, MeterState]
 ) -> dict[tuple[int, datetime], str]:
     """Readings already stored at the batch's times: (meter id, time) -> value."""
@@ -206,7 +206,7 @@ _TRANSACTION_COLUMNS = (
 )
 
 
-class _Writer:
+class BatchWriter:
     """The batch's rows, written in bulk at the end (tuples in the column orders above)."""
 
     def __init__(self) -> None:
@@ -215,7 +215,7 @@ class _Writer:
         self.postings: list[tuple[Any, ...]] = []
 
     def flush(self, conn: Connection, book: BatchAccounts, found: dict[str, MeterState]) -> None:
-        raw = _Raw(conn)
+        raw = RawStatements(conn)
         ph = raw.ph
         raw.insert("transactions", _TRANSACTION_COLUMNS, self.transactions)
         raw.insert("postings", ("transaction_id", "account_id", "amount"), self.postings)

@@ -32,11 +32,17 @@ from sqlalchemy import Connection, select, update
 
 from central.ledger.batch import BatchAccounts
 from central.metering import notify, supply
-from central.metering.batch_io import MeterState, _load_meters, _Raw, _stored, _Writer
+from central.metering.batch_io import (
+    BatchWriter,
+    MeterState,
+    RawStatements,
+    load_meters,
+    stored_readings,
+)
 from central.metering.environment import Environment
-from central.metering.pricing import _charge, _step
+from central.metering.pricing import charge_for, register_step
 from central.metering.tables import meters, readings
-from central.metering.usage_postings import _floor_areas, _post_shared, _post_usage
+from central.metering.usage_postings import floor_areas, post_shared, post_usage
 from domain.metering_messages import Command, Reading, SupplyState
 from domain.money import split_minor
 from domain.tariffs import TariffError
@@ -87,8 +93,8 @@ def ingest(
     for i, reading in enumerate(batch):
         by_meter.setdefault(reading.serial, []).append(reading)
         positions.setdefault(reading.serial, []).append(i)
-    found = _load_meters(conn, list(by_meter))
-    stored = _stored(conn, by_meter, found)
+    found = load_meters(conn, list(by_meter))
+    stored = stored_readings(conn, by_meter, found)
     book = BatchAccounts(conn, env.estate.currency)
     codes = set()
     shares: list[tuple[str, Decimal]] | None = None
@@ -96,18 +102,18 @@ def ingest(
         if m.unit is not None:
             codes.add(wallet_code(m.unit, Purpose(m.utility)))
         elif shares is None:
-            shares = _floor_areas(conn)
+            shares = floor_areas(conn)
         codes.add(revenue_code(m.utility))  # debt accounts load when first needed
     for m in found.values():
         if m.unit is None and shares:
             codes.update(wallet_code(unit, Purpose(m.utility)) for unit, _ in shares)
     book.load(codes)
-    writer = _Writer()
+    writer = BatchWriter()
     zone = env.estate.zone
     currency = env.estate.currency
     verdicts: dict[int, ReadingVerdict] = {}
     touched: dict[str, MeterState] = {}
-    raw = _Raw(conn)
+    raw = RawStatements(conn)
     received = raw.time(now)
     for serial, items in by_meter.items():
         meter = found.get(serial)
@@ -171,7 +177,7 @@ def ingest(
                 )
                 continue
             hours = Decimal((reading.taken_at - meter.last_at).total_seconds()) / 3600
-            step, why = _step(meter, reading.value, hours)
+            step, why = register_step(meter, reading.value, hours)
             if step is None:
                 writer.readings.append(
                     (meter.id, taken, value, registers, "held", None, 0, None, why, received)
@@ -181,7 +187,7 @@ def ingest(
                 )
                 continue
             try:
-                amount, usage = _charge(meter, env, reading, step, zone)
+                amount, usage = charge_for(meter, env, reading, step, zone)
             except TariffError as err:
                 verdicts[index] = ReadingVerdict(
                     serial, at, "rejected", code="no_tariff", reason=str(err)
@@ -196,12 +202,12 @@ def ingest(
             meter.changed = True
             transaction_id = None
             if minor > 0 and meter.unit is not None:
-                transaction_id = _post_usage(
+                transaction_id = post_usage(
                     book, writer, meter, minor, usage, reading, received, actor
                 )
                 touched[serial] = meter
             elif minor > 0 and shares:
-                transaction_id = _post_shared(
+                transaction_id = post_shared(
                     book, writer, meter, minor, usage, reading, received, actor, shares
                 )
             used = str(usage)
@@ -301,7 +307,7 @@ def review_held(
         return ReadingVerdict(row.serial, at, "rejected", reason="rejected on review")
     if action not in ("accept", "correct") or (action == "correct" and value is None):
         raise InvalidRequest("review: accept, correct (with a value) or reject", code="bad_review")
-    meter = _load_meters(conn, [row.serial])[row.serial]
+    meter = load_meters(conn, [row.serial])[row.serial]
     if row.taken_at <= meter.last_at:
         raise InvalidRequest(
             "a later reading was charged since: correct the later one instead",
@@ -320,16 +326,16 @@ def review_held(
     book = BatchAccounts(conn, env.estate.currency)
     if meter.unit is not None:
         book.load([wallet_code(meter.unit, Purpose(meter.utility))])
-    writer = _Writer()
-    amount, usage = _charge(meter, env, reading, step, env.estate.zone)
+    writer = BatchWriter()
+    amount, usage = charge_for(meter, env, reading, step, env.estate.zone)
     minor, meter.carry = split_minor(amount, env.estate.currency, meter.carry)
     meter.last_value, meter.last_at, meter.changed = new_value, row.taken_at, True
     if registers is not None:
         meter.last_registers = registers
     transaction_id = None
     if minor > 0 and meter.unit is not None:
-        transaction_id = _post_usage(
-            book, writer, meter, minor, usage, reading, _Raw(conn).time(now), actor
+        transaction_id = post_usage(
+            book, writer, meter, minor, usage, reading, RawStatements(conn).time(now), actor
         )
     writer.flush(conn, book, {meter.serial: meter})
     conn.execute(

@@ -12,7 +12,7 @@ from domain.metering_messages import Reading
 from domain.tariffs import TariffError, price_usage, standing_charge
 
 
-def _step(meter: MeterState, value: Decimal, hours: Decimal) -> tuple[Decimal | None, str]:
+def register_step(meter: MeterState, value: Decimal, hours: Decimal) -> tuple[Decimal | None, str]:
     """The register step to ``value``, rollover understood; None and why if it must be held."""
     limit = meter.max_per_hour * max(hours, Decimal(1) / 60)
     step = value - meter.last_value
@@ -44,7 +44,7 @@ def _register_steps(
     return steps
 
 
-def _charge(
+def charge_for(
     meter: MeterState, env: Environment, reading: Reading, step: Decimal, zone: Any
 ) -> tuple[Decimal, Decimal]:
     usage = step * meter.multiplier

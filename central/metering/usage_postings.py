@@ -17,14 +17,14 @@ from central.ledger.batch import BatchAccounts
 from central.ledger.plans import Plan
 from central.ledger.posting import Leg, new_transaction_id
 from central.metering import registry, supply
-from central.metering.batch_io import MeterState, _Writer
+from central.metering.batch_io import BatchWriter, MeterState
 from domain.metering_messages import Reading
 from domain.wallets import Purpose, revenue_code, wallet_code
 
 
-def _post_usage(
+def post_usage(
     book: BatchAccounts,
-    writer: _Writer,
+    writer: BatchWriter,
     meter: MeterState,
     minor: int,
     usage: Decimal,
@@ -60,7 +60,7 @@ def _post_usage(
     return transaction_id
 
 
-def _floor_areas(conn: Connection) -> list[tuple[str, Decimal]]:
+def floor_areas(conn: Connection) -> list[tuple[str, Decimal]]:
     """Every flat's code and floor area: how common-area usage is shared out."""
     from central.db.schema import units
 
@@ -87,9 +87,9 @@ def share_out(amount: int, weights: Sequence[tuple[str, Decimal]]) -> list[tuple
     return [(code, p + (1 if i in bumped else 0)) for i, (code, p) in enumerate(parts)]
 
 
-def _post_shared(
+def post_shared(
     book: BatchAccounts,
-    writer: _Writer,
+    writer: BatchWriter,
     meter: MeterState,
     minor: int,
     usage: Decimal,

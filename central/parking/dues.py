@@ -10,9 +10,9 @@ from sqlalchemy import Connection, select, update
 from central.errors import InvalidRequest, NotFound, Refused
 from central.ledger.operations import Context
 from central.parking.passes import plate_key
-from central.parking.payments import _visitor_payment
+from central.parking.payments import visitor_payment
 from central.parking.rules import rules
-from central.parking.sessions import _inside, _moment
+from central.parking.sessions import car_inside, moment_of
 from central.parking.tables import parking_passes, parking_sessions
 from central.parking.tariffs import current_tariff, tariff_by_version
 from domain import parking as dp
@@ -27,7 +27,7 @@ def _pass_ends(conn: Connection, ctx: Context, pass_id: str) -> datetime:
     return datetime.combine(day_after, time(0), tzinfo=ctx.estate.zone)
 
 
-def _due(
+def session_due(
     conn: Connection,
     ctx: Context,
     session: Any,
@@ -70,8 +70,8 @@ def prepay(
     more at the exit. A price that changed since the quote is refused: quote again.
     """
     key = plate_key(plate)
-    moment = _moment(ctx, at)
-    session = _inside(conn, key)
+    moment = moment_of(ctx, at)
+    session = car_inside(conn, key)
     if session is None:
         raise NotFound(f"no car with plate {key} is inside", code="not_inside")
     kind = TariffKind.VISITOR if session.kind == "visitor" else TariffKind.RESIDENT
@@ -79,12 +79,12 @@ def prepay(
     current = current_tariff(conn, kind, moment)
     if recorded_kind is not kind or current.version != tariff.version:
         raise Refused("the tariff changed since the quote: quote again", code="stale_quote")
-    due, _ = _due(conn, ctx, session, tariff, moment, rules(conn))
+    due, _ = session_due(conn, ctx, session, tariff, moment, rules(conn))
     if due == 0:
         raise Refused("nothing is due", code="nothing_due")
     if amount != due:
         raise Refused(f"{due} is due, not {amount}: quote again", code="stale_quote")
-    transaction_id = _visitor_payment(conn, ctx, amount, "qr", provider, f"parking {key} ahead")
+    transaction_id = visitor_payment(conn, ctx, amount, "qr", provider, f"parking {key} ahead")
     conn.execute(
         update(parking_sessions)
         .where(parking_sessions.c.id == session.id)
@@ -106,13 +106,13 @@ def quote(
 ) -> dict[str, Any]:
     """What the car inside with this plate owes now (a visitor paying in advance)."""
     key = plate_key(plate)
-    moment = _moment(ctx, at)
-    session = _inside(conn, key)
+    moment = moment_of(ctx, at)
+    session = car_inside(conn, key)
     if session is None:
         raise NotFound(f"no car with plate {key} is inside", code="not_inside")
     kind = TariffKind.VISITOR if session.kind == "visitor" else TariffKind.RESIDENT
     tariff = current_tariff(conn, kind, moment)
-    due, _ = _due(conn, ctx, session, tariff, moment, rules(conn))
+    due, _ = session_due(conn, ctx, session, tariff, moment, rules(conn))
     return {
         "plate": key,
         "session_id": session.id,

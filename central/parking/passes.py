@@ -133,7 +133,7 @@ def list_passes(conn: Connection, unit: str | None = None) -> list[dict[str, Any
     ]
 
 
-def _usable_pass(conn: Connection, unit_id: int, plate: str, day: date) -> str | None:
+def usable_pass(conn: Connection, unit_id: int, plate: str, day: date) -> str | None:
     """A valid pass covering this plate and held by no car inside (anti-passback)."""
     rows = conn.execute(
         select(parking_passes.c.id, parking_passes.c.valid_from, parking_passes.c.valid_until)

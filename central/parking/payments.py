@@ -19,7 +19,7 @@ SERVICE = "parking"
 WALLET = Purpose.PARKING.value
 
 
-def _charge_wallet(conn: Connection, ctx: Context, unit: str, amount: int, memo: str) -> str | None:
+def charge_wallet(conn: Connection, ctx: Context, unit: str, amount: int, memo: str) -> str | None:
     """Charge the parking wallet; None when it cannot pay (the caller decides what then)."""
     if amount <= 0:
         return None
@@ -47,7 +47,7 @@ def guard_cash_code(terminal_id: str | None) -> str:
     return cash_box_code(f"guard.{terminal_id or 'gate'}")
 
 
-def _visitor_payment(
+def visitor_payment(
     conn: Connection, ctx: Context, amount: int, method: str, provider: str, memo: str
 ) -> str | None:
     """A payment not from a wallet: by QR (the provider owes the estate) or in cash at

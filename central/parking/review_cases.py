@@ -11,7 +11,7 @@ from central.parking.tables import parking_reviews
 from domain.parking import Situation
 
 
-def _review(
+def open_review(
     conn: Connection,
     ctx: Context,
     *,

@@ -16,12 +16,12 @@ from sqlalchemy import Connection, insert, update
 from central.errors import InvalidRequest, Refused
 from central.ledger.operations import Context
 from central.ledger.posting import new_transaction_id
-from central.parking.dues import _due
-from central.parking.passes import _usable_pass, plate_key, unit_of_plate
-from central.parking.payments import _charge_wallet, _visitor_payment
-from central.parking.review_cases import _review
+from central.parking.dues import session_due
+from central.parking.passes import plate_key, unit_of_plate, usable_pass
+from central.parking.payments import charge_wallet, visitor_payment
+from central.parking.review_cases import open_review
 from central.parking.rules import rules
-from central.parking.sessions import _inside, _moment, _unit_code
+from central.parking.sessions import car_inside, moment_of, unit_code_of
 from central.parking.tables import parking_sessions
 from central.parking.tariffs import current_tariff, tariff_by_version
 from domain.parking import ParkingTariff, Rule, RuleAction, Situation, TariffKind
@@ -42,21 +42,21 @@ def enter(
     a gate on its own (DESIGN.md, "Credentials").
     """
     key = plate_key(plate)
-    moment = _moment(ctx, at)
+    moment = moment_of(ctx, at)
     answer: dict[str, Any] = {"plate": key, "lane": lane, "allowed": False, "reason": None}
     if match != "exact":
         answer["reason"] = "not_exact"
         return answer
     owner = unit_of_plate(conn, key)
-    previous = _inside(conn, key)
+    previous = car_inside(conn, key)
     if previous is not None:
         rule = rules(conn)[Situation.ALREADY_INSIDE]
         amount = rule.maximum if rule.action is RuleAction.CHARGE_MAXIMUM else 0
         paid_by, transaction_id = "owed", None
-        unit = _unit_code(conn, previous.unit_id)
+        unit = unit_code_of(conn, previous.unit_id)
         if amount > 0 and unit is not None and previous.kind != "pass":
             try:
-                transaction_id = _charge_wallet(conn, ctx, unit, amount, f"parking {key}")
+                transaction_id = charge_wallet(conn, ctx, unit, amount, f"parking {key}")
                 paid_by = "wallet"
             except Refused:
                 pass
@@ -71,7 +71,7 @@ def enter(
                 transaction_id=transaction_id,
             )
         )
-        _review(
+        open_review(
             conn,
             ctx,
             situation=Situation.ALREADY_INSIDE,
@@ -83,7 +83,7 @@ def enter(
         answer["already_inside"] = previous.id
     day = moment.astimezone(ctx.estate.zone).date()
     unit_id = None if owner is None else owner[0]
-    pass_id = None if owner is None else _usable_pass(conn, owner[0], key, day)
+    pass_id = None if owner is None else usable_pass(conn, owner[0], key, day)
     kind = "pass" if pass_id else "resident" if owner else "visitor"
     tariff_kind = TariffKind.VISITOR if kind == "visitor" else TariffKind.RESIDENT
     try:
@@ -138,19 +138,19 @@ def leave(
     Without one, the server prices the stay with the tariff in force at the exit.
     """
     key = plate_key(plate)
-    moment = _moment(ctx, at)
+    moment = moment_of(ctx, at)
     if tariff_version is not None and amount is None:
         raise InvalidRequest(
             "a decision record names the amount the gate charged", code="invalid_record"
         )
-    session = _inside(conn, key)
+    session = car_inside(conn, key)
     answer: dict[str, Any] = {"plate": key, "lane": lane, "match": match}
     rule_book = rules(conn)
     if session is None:
         return _exit_without_entry(
             conn, ctx, key, lane, moment, rule_book, answer, amount, paid_by, provider
         )
-    unit = _unit_code(conn, session.unit_id)
+    unit = unit_code_of(conn, session.unit_id)
     tariff_kind = TariffKind.VISITOR if session.kind == "visitor" else TariffKind.RESIDENT
     review_note = ""
     tariff: ParkingTariff | None = None
@@ -168,7 +168,7 @@ def leave(
         review_note = "the gate charged without naming its tariff version"
     if tariff is None:
         tariff = current_tariff(conn, tariff_kind, moment)
-    server_amount, to_review = _due(conn, ctx, session, tariff, moment, rule_book)
+    server_amount, to_review = session_due(conn, ctx, session, tariff, moment, rule_book)
     if to_review:
         review_note = review_note or "the pass ended during the stay"
     charged = server_amount if amount is None else amount
@@ -183,7 +183,7 @@ def leave(
     if charged > 0:
         if method == "wallet" and unit is not None:
             try:
-                transaction_id = _charge_wallet(conn, ctx, unit, charged, f"parking {key}")
+                transaction_id = charge_wallet(conn, ctx, unit, charged, f"parking {key}")
             except Refused:
                 if amount is None:
                     # Online, at the barrier: the driver pays another way.
@@ -198,9 +198,7 @@ def leave(
                 method = "owed"
                 review_note = review_note or "the wallet could not pay what the gate charged"
         elif method in ("qr", "guard"):
-            transaction_id = _visitor_payment(
-                conn, ctx, charged, method, provider, f"parking {key}"
-            )
+            transaction_id = visitor_payment(conn, ctx, charged, method, provider, f"parking {key}")
         elif method == "ticket":
             review_note = review_note or "left with a ticket to pay later"
         elif amount is not None:
@@ -237,7 +235,7 @@ def leave(
             if session.kind == "pass"
             else Situation.EXIT_WITHOUT_ENTRY
         )
-        _review(
+        open_review(
             conn,
             ctx,
             situation=situation,
@@ -282,11 +280,11 @@ def _exit_without_entry(
     transaction_id = None
     if charged > 0 and method == "wallet" and owner is not None:
         try:
-            transaction_id = _charge_wallet(conn, ctx, owner[1], charged, f"parking {key}")
+            transaction_id = charge_wallet(conn, ctx, owner[1], charged, f"parking {key}")
         except Refused:
             method = "owed"
     elif charged > 0 and method in ("qr", "guard"):
-        transaction_id = _visitor_payment(conn, ctx, charged, method, provider, f"parking {key}")
+        transaction_id = visitor_payment(conn, ctx, charged, method, provider, f"parking {key}")
     session_id = new_transaction_id()
     conn.execute(
         insert(parking_sessions).values(
@@ -303,7 +301,7 @@ def _exit_without_entry(
             terminal_id=ctx.terminal_id,
         )
     )
-    _review(
+    open_review(
         conn,
         ctx,
         situation=Situation.EXIT_WITHOUT_ENTRY,
@@ -342,9 +340,9 @@ def reversed_out(
     inside, which a manager reviews.
     """
     key = plate_key(plate)
-    moment = _moment(ctx, at)
+    moment = moment_of(ctx, at)
     rule = rules(conn)[Situation.REVERSED_OUT]
-    session = _inside(conn, key) if direction == "entry" else None
+    session = car_inside(conn, key) if direction == "entry" else None
     action = "review"
     if session is not None and rule.action is RuleAction.CANCEL:
         conn.execute(
@@ -354,7 +352,7 @@ def reversed_out(
         )
         action = "cancelled"
     else:
-        _review(
+        open_review(
             conn,
             ctx,
             situation=Situation.REVERSED_OUT,

@@ -19,7 +19,7 @@ MAX_REPORT_AGE = timedelta(days=30)
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
 
 
-def _moment(ctx: Context, at: datetime | None) -> datetime:
+def moment_of(ctx: Context, at: datetime | None) -> datetime:
     if at is None:
         return ctx.now
     if at.tzinfo is None:
@@ -29,7 +29,7 @@ def _moment(ctx: Context, at: datetime | None) -> datetime:
     return at
 
 
-def _inside(conn: Connection, plate: str) -> Any:
+def car_inside(conn: Connection, plate: str) -> Any:
     return conn.execute(
         select(parking_sessions)
         .where(parking_sessions.c.plate == plate, parking_sessions.c.status == "inside")
@@ -38,7 +38,7 @@ def _inside(conn: Connection, plate: str) -> Any:
     ).first()
 
 
-def _unit_code(conn: Connection, unit_id: int | None) -> str | None:
+def unit_code_of(conn: Connection, unit_id: int | None) -> str | None:
     if unit_id is None:
         return None
     return conn.execute(select(units.c.code).where(units.c.id == unit_id)).scalar()
