@@ -185,6 +185,17 @@ def _unapplied_line(u: dict[str, Any]) -> str:
     )
 
 
+def _as_manager(
+    conn: Connection, username: str, password: str, key: str
+) -> tuple[Principal, Context]:
+    """The manager signed in, and the ledger context of what they do in this transaction."""
+    who = console.sign_in(conn, username, password, role=Role.MANAGER)
+    ctx = Context(
+        estate=estate_settings.load(conn), idempotency_key=key, actor=who.actor, now=utcnow()
+    )
+    return who, ctx
+
+
 def _audit(
     conn: Connection,
     who: Principal,
@@ -233,10 +244,7 @@ def _unapplied(db: Database, args: argparse.Namespace) -> int:
     password = console.password_for(args.by)
     key = unapplied.ledger_key(args.terminal, args.seq)
     with db.write() as conn:
-        who = console.sign_in(conn, args.by, password, role=Role.MANAGER)
-        ctx = Context(
-            estate=estate_settings.load(conn), idempotency_key=key, actor=who.actor, now=utcnow()
-        )
+        who, ctx = _as_manager(conn, args.by, password, key)
         done = unapplied.credit(
             conn, ctx, terminal_id=args.terminal, seq=args.seq, unit=args.unit, wallet=args.wallet
         )
@@ -297,13 +305,7 @@ def command(open_db: Callable[[], Database], args: argparse.Namespace) -> int:
         reason = recount.parse_reason(args.reason)
         password = console.password_for(args.by)
         with db.write() as conn:
-            who = console.sign_in(conn, args.by, password, role=Role.MANAGER)
-            ctx = Context(
-                estate=estate_settings.load(conn),
-                idempotency_key=f"console-recount:{args.id}",
-                actor=who.actor,
-                now=utcnow(),
-            )
+            who, ctx = _as_manager(conn, args.by, password, f"console-recount:{args.id}")
             done = recount.recount_collection(conn, ctx, args.id, count, reason)
             key = recount.ledger_key(args.id, done["counted"]["recount"])
             _audit(conn, who, "cash_recount", subject, key, {**request, "reason": reason}, done)
@@ -313,11 +315,8 @@ def command(open_db: Callable[[], Database], args: argparse.Namespace) -> int:
         return 0
     password = console.password_for(args.by)
     with db.write() as conn:
-        who = console.sign_in(conn, args.by, password, role=Role.MANAGER)
         key = service.ledger_key(args.id)
-        ctx = Context(
-            estate=estate_settings.load(conn), idempotency_key=key, actor=who.actor, now=utcnow()
-        )
+        who, ctx = _as_manager(conn, args.by, password, key)
         counted = service.count_collection(conn, ctx, args.id, count)
         _audit(conn, who, "cash_count", subject, key, request, counted)
     if args.json:
