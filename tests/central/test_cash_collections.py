@@ -26,7 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from central.cash import service, unapplied
 from central.cash.tables import cash_collections
@@ -351,6 +351,38 @@ def test_a_malformed_collection_is_rejected_and_the_rest_of_the_batch_applies(
 counts_strategy = st.dictionaries(
     st.sampled_from([100, 500, 1000, 2000, 5000, 10000]), st.integers(0, 40), max_size=6
 )
+
+
+def boxed_collection(conn: Connection, terminal: str, device: str, expected: dict[int, int]) -> int:
+    """A kiosk's cash top-up of these pieces and the pulled box's collection of them."""
+    total = sum(d * n for d, n in expected.items())
+    if total:
+        ops.top_up(
+            conn,
+            Context(ESTATE, f"{terminal}:cash", f"terminal:{terminal}", terminal_id=terminal),
+            unit=UNIT,
+            purpose="electricity",
+            amount=total,
+            currency="CNY",
+            method="cash",
+            source=terminal,
+        )
+    return service.record_collection(
+        conn,
+        terminal_id=terminal,
+        seq=7,
+        body={
+            "device": device,
+            "period": 1,
+            "counts": service.wire_counts(expected),
+            "total": total,
+            "currency": "CNY",
+        },
+        collected_at=Context(ESTATE, "", "").now,
+        currency="CNY",
+    )
+
+
 _terminals = itertools.count(1)
 
 
@@ -371,31 +403,7 @@ def test_a_count_relieves_the_box_of_exactly_the_kiosks_count(
     expected_total = sum(d * n for d, n in expected.items())
     codes = (f"cash_box:{terminal}", "clearing:bank", "variance:cash")
     with db.write() as conn:
-        if expected_total:
-            ops.top_up(
-                conn,
-                Context(ESTATE, f"{terminal}:cash", f"terminal:{terminal}", terminal_id=terminal),
-                unit=UNIT,
-                purpose="electricity",
-                amount=expected_total,
-                currency="CNY",
-                method="cash",
-                source=terminal,
-            )
-        collection_id = service.record_collection(
-            conn,
-            terminal_id=terminal,
-            seq=7,
-            body={
-                "device": "bill_acceptor",
-                "period": 1,
-                "counts": service.wire_counts(expected),
-                "total": expected_total,
-                "currency": "CNY",
-            },
-            collected_at=Context(ESTATE, "", "").now,
-            currency="CNY",
-        )
+        collection_id = boxed_collection(conn, terminal, "bill_acceptor", expected)
     before = {code: balance(db, code) for code in codes}
     given_count = (
         service.parse_count(total=counted)

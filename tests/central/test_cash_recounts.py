@@ -27,14 +27,13 @@ from central.cash.tables import cash_recounts
 from central.db.database import Database
 from central.db.schema import audit_log, transactions
 from central.errors import InvalidRequest
-from central.ledger import operations as ops
 from central.ledger.plans import Context
 from tests.central.conftest import ESTATE, MANAGER_PASSWORD, token_for
 from tests.central.test_cash_collections import (
-    UNIT,
     Kiosk,
     balance,
     books_balance,
+    boxed_collection,
     collections,
     count,
     legs_of,
@@ -312,30 +311,8 @@ def test_the_books_follow_the_count_in_force_through_any_recounts(
     codes = (f"cash_box:{terminal}", "clearing:bank", "variance:cash")
     before = {code: balance(db, code) for code in codes}
     with db.write() as conn:
-        if expected:
-            ops.top_up(
-                conn,
-                Context(ESTATE, f"{terminal}:cash", f"terminal:{terminal}", terminal_id=terminal),
-                unit=UNIT,
-                purpose="electricity",
-                amount=expected,
-                currency="CNY",
-                method="cash",
-                source=terminal,
-            )
-        collection_id = service.record_collection(
-            conn,
-            terminal_id=terminal,
-            seq=1,
-            body={
-                "device": "coin_acceptor",
-                "period": 1,
-                "counts": {"1": expected} if expected else {},
-                "total": expected,
-                "currency": "CNY",
-            },
-            collected_at=Context(ESTATE, "", "").now,
-            currency="CNY",
+        collection_id = boxed_collection(
+            conn, terminal, "coin_acceptor", {1: expected} if expected else {}
         )
         service.count_collection(
             conn, Context(ESTATE, "c", "staff:boss"), collection_id, service.parse_count(total=0)
