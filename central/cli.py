@@ -80,8 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     _terminals_parser(sub)
 
     token = sub.add_parser("token", help="issue a bearer token for a staff member (for scripts)")
-    token.add_argument("username")
-    token.add_argument("--password", help="default PREPAID_STAFF_PASSWORD, else asked")
+    token.add_argument("username", help="asked for their password, or PREPAID_STAFF_PASSWORD")
     fees_cli.add_parsers(sub)
     metering_cli.add_parsers(sub)
     parking_cli.add_parsers(sub)
@@ -277,11 +276,10 @@ def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from central.auth.console import password_for
     from central.auth.staff import issue_token
 
-    password = args.password or os.environ.get("PREPAID_STAFF_PASSWORD")
-    if not password:
-        password = getpass.getpass(f"password for {args.username}: ")
+    password = password_for(args.username)
     with _open(settings).write() as conn:
         token, _ttl = issue_token(
             conn, username=args.username, password=password, ttl_s=settings.token_ttl_s

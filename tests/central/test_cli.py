@@ -14,10 +14,14 @@ from sqlalchemy import text
 from central.db.database import Database
 
 
-def run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PREPAID_DATABASE_URL": db_url, "PREPAID_LOG_LEVEL": "WARNING"}
+    env.pop("PREPAID_STAFF_PASSWORD", None)
+    if password is not None:
+        env["PREPAID_STAFF_PASSWORD"] = password
     return subprocess.run(
         [sys.executable, "-m", "cli.main", "central", *args],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         env=env,
@@ -68,9 +72,15 @@ def test_init_seed_check_statement_and_a_broken_balance(tmp_path: Path) -> None:
 def test_token_for_a_script(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'estate.sqlite3'}"
     assert run(url, "init", "--name", "T", "--password", "long enough pw").returncode == 0
-    token = run(url, "token", "manager", "--password", "long enough pw")
+    token = run(url, "token", "manager", password="long enough pw")
     assert token.returncode == 0, token.stderr
     assert len(token.stdout.strip()) > 30
-    wrong = run(url, "token", "manager", "--password", "wrong password")
+    wrong = run(url, "token", "manager", password="wrong password")
     assert wrong.returncode == 1
     assert "bad_credentials" in wrong.stderr
+    # No password and no terminal to ask at (stdin is not a tty here): refused, not hung.
+    unasked = run(url, "token", "manager")
+    assert unasked.returncode == 1
+    assert "password_needed" in unasked.stderr
+    # A password on the command line would show in every user's process list.
+    assert run(url, "token", "manager", "--password", "long enough pw").returncode == 2
