@@ -29,6 +29,9 @@ from tests.central.payments.support import SECRET, Sandbox
 
 # Ten examples an operation keeps CI quick; a deeper hunt sets PREPAID_FUZZ_EXAMPLES.
 EXAMPLES = int(os.environ.get("PREPAID_FUZZ_EXAMPLES", "10"))
+# The suite's 300 s a test would stop a deep hunt part way, and hypothesis would then
+# report the interrupted case as flaky: a run's time grows with its examples.
+DEEP_ENOUGH = pytest.mark.timeout(max(300, EXAMPLES * 12))
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -92,6 +95,7 @@ def _fuzz(app: FastAPI, prepare: Prepare, after: Callable[[Any, Any], None]) -> 
     return failures
 
 
+@DEEP_ENOUGH
 def test_as_a_manager_no_server_error_and_every_answer_fits_the_schema(
     estate: tuple[FastAPI, Database],
 ) -> None:
@@ -125,6 +129,7 @@ def _resident_token(db: Database) -> str:
     return signed_in[0]
 
 
+@DEEP_ENOUGH
 def test_as_a_resident_no_server_error_and_nothing_opens_beyond_their_household(
     estate: tuple[FastAPI, Database],
 ) -> None:
