@@ -20,6 +20,7 @@ import numpy as np
 from lpr import sessions
 from lpr.detect import TextLine, detect_lines
 from lpr.line_marks import on_a_band, skipped_character, sticker_place, trim_band
+from lpr.overlay import beside, shows_time
 from lpr.plate_look import BAND_SHARE, blue_share, top_band
 from lpr.recognise import AlphabetIndex, LineRead, crop_line, recognise
 from lpr.regions import HELD_CONFIDENCE, Region, fit, get_region
@@ -340,6 +341,13 @@ class PlateReader:
         n = len(lines)
         reads = every[:n]
         wide_reads = every[n : 2 * n]
+        # The camera's clock burnt into the picture is no plate, and a name printed
+        # beside it ("CAM 03", "GATE-IN 1") is the camera's too, however well it fits.
+        clocks = [k for k in range(n) if shows_time(reads[k]) or shows_time(wide_reads[k])]
+
+        def by_a_clock(*parts: TextLine) -> bool:
+            return any(beside(part, lines[k]) for part in parts for k in clocks)
+
         # Short rows join the pairing after the plate-like lines; they are never
         # read alone.
         rows = lines + short
@@ -350,7 +358,7 @@ class PlateReader:
         paired: list[tuple[float, int, int, Reading]] = []  # (height mismatch, top, bottom, read)
         for i, top in enumerate(rows):
             for j, bottom in enumerate(rows):
-                if i >= n and j >= n:
+                if (i >= n and j >= n) or i in clocks or j in clocks:
                     continue
                 if i != j and _stacked(top, bottom) and not _header_row(top, bottom, row_reads[i]):
                     box = _union(top.box(), bottom.box())
@@ -387,6 +395,10 @@ class PlateReader:
                         reading = whole or replace(
                             reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
                         )
+                    if reading is not None and by_a_clock(top, bottom):
+                        reading = replace(
+                            reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
+                        )
                     if reading is not None:
                         reading = replace(reading, rows=2)
                         paired.append((_height_mismatch(top, bottom), i, j, reading))
@@ -395,7 +407,7 @@ class PlateReader:
                         half_rows.update((i, j))
         found += _one_plate_a_row(paired)
         for i, (line, read) in enumerate(zip(lines, reads, strict=True)):
-            if i in in_pairs:
+            if i in in_pairs or i in clocks:
                 continue
             band = top_band(frame, line)
             # A box that clips an end character's stroke changes the character
@@ -426,6 +438,8 @@ class PlateReader:
                 # not seen, or a header that fits a format by look-alikes ("Florida"
                 # as FLORI04): never enough to act on by itself.
                 reading = replace(reading, confidence=reading.confidence * HALF_ROW_FACTOR)
+            if reading is not None and by_a_clock(line):
+                reading = replace(reading, confidence=min(reading.confidence, HELD_CONFIDENCE))
             if reading is not None:
                 found.append(reading)
         return _dedupe(found)

@@ -5,7 +5,9 @@ region's alphabet, so each step is reduced to three groups: blank, a plate
 character (lower-case folded into upper-case), or anything else (a dash, a dot, a
 seal: a separator). Consecutive steps of the same character form one position,
 and each position keeps its best few characters with their probabilities for the
-format fit in ``lpr.regions``.
+format fit in ``lpr.regions``. Of the separators, the marks a clock or a date is
+written with (``:`` ``/`` ``.`` ``-``) are kept with the place they stand at: no plate
+has a time on it, and a camera burns its time into the picture (``lpr.overlay``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ REC_HEIGHT = 48
 FULLWIDTH_OFFSET = 0xFEE0
 MAX_WIDTH = 480
 TOP_K = 6
+# The separators kept, each with its full-width form; a step is taken for one where
+# it holds most of what is neither a plate character nor blank.
+MARKS = {":": "：", "/": "／", ".": "．", "-": "－"}
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,21 @@ class LineRead:
     # the time steps of its run. Empty where not known (two rows joined, a test's
     # hand-made read).
     spans: tuple[tuple[float, float], ...] = ()
+    # The clock and date marks read between characters: (the position after the
+    # mark, the mark). Empty where not known, as ``spans``.
+    marks: tuple[tuple[int, str], ...] = ()
 
     @property
     def text(self) -> str:
         return "".join(max(p, key=lambda c: p[c]) for p in self.positions)
+
+    @property
+    def marked_text(self) -> str:
+        """The text with the clock and date marks where they were read ("10:09:06PM")."""
+        best = [max(p, key=lambda c: p[c]) for p in self.positions]
+        for place, mark in sorted(self.marks, reverse=True):
+            best.insert(place, mark)
+        return "".join(best)
 
     def averaged(self, other: LineRead) -> LineRead:
         """Two reads of one line that disagree, position by position, as the mean of
@@ -52,6 +68,7 @@ class LineRead:
                 for a, b in zip(self.positions, other.positions, strict=True)
             ),
             self.spans,
+            self.marks,
         )
 
 
@@ -72,11 +89,22 @@ class AlphabetIndex:
         # Padded with column 0 and a mask, so the reduction is one vectorised gather.
         self._cols = np.array([c + [0] * (width - len(c)) for c in columns], dtype=np.int64)
         self._mask = np.array([[1.0] * len(c) + [0.0] * (width - len(c)) for c in columns])
+        self.marks = "".join(m for m, wide in MARKS.items() if m in where or wide in where)
+        mark_cols = [[where[v] for v in (m, MARKS[m]) if v in where] for m in self.marks]
+        self._mark_cols = np.array([c + [0] * (2 - len(c)) for c in mark_cols], dtype=np.int64)
+        self._mark_mask = np.array([[1.0] * len(c) + [0.0] * (2 - len(c)) for c in mark_cols])
 
     def reduce(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per time step: P(each alphabet character) and P(blank)."""
         chars = (probs[:, self._cols] * self._mask).sum(axis=2)
         return chars, probs[:, 0]
+
+    def reduce_marks(self, probs: np.ndarray) -> np.ndarray:
+        """Per time step: P(each of ``marks``)."""
+        if not self.marks:
+            return np.zeros((probs.shape[0], 0))
+        out: np.ndarray = (probs[:, self._mark_cols] * self._mark_mask).sum(axis=2)
+        return out
 
 
 def crop_line(frame: np.ndarray, corners: np.ndarray) -> np.ndarray:
@@ -115,17 +143,32 @@ def _prepare(crops: Sequence[np.ndarray]) -> np.ndarray:
     return batch
 
 
-def decode(chars: np.ndarray, blank: np.ndarray, alphabet: str, used: float = 1.0) -> LineRead:
+def decode(
+    chars: np.ndarray,
+    blank: np.ndarray,
+    alphabet: str,
+    used: float = 1.0,
+    marks: np.ndarray | None = None,
+    mark_symbols: str = "",
+) -> LineRead:
     """Greedy CTC over three groups (blank, plate character, other). ``used`` is the
-    share of the time steps the crop fills (the rest is the batch's padding)."""
+    share of the time steps the crop fills (the rest is the batch's padding);
+    ``marks`` (per step, P of each of ``mark_symbols``) tells which separators were
+    clock or date marks."""
     other = np.clip(1.0 - chars.sum(axis=1) - blank, 0.0, None)
     best_char = chars.argmax(axis=1)
     char_total = chars.sum(axis=1)
     rows: list[np.ndarray] = []
     steps: list[list[int]] = []
+    found_marks: list[tuple[int, str]] = []
     current = -1
     for t in range(chars.shape[0]):
         if char_total[t] < blank[t] or char_total[t] < other[t]:
+            if other[t] > blank[t] and marks is not None and marks.shape[1]:
+                m = int(marks[t].argmax())
+                place = (len(rows), mark_symbols[m])
+                if marks[t, m] > other[t] / 2 and (not found_marks or found_marks[-1] != place):
+                    found_marks.append(place)
             current = -1
             continue
         idx = int(best_char[t])
@@ -143,7 +186,7 @@ def decode(chars: np.ndarray, blank: np.ndarray, alphabet: str, used: float = 1.
         positions.append({alphabet[i]: float(row[i]) for i in top})
     per_step = 1.0 / (max(1, chars.shape[0]) * max(used, 1e-6))
     spans = tuple((min(1.0, a * per_step), min(1.0, (b + 1) * per_step)) for a, b in steps)
-    return LineRead(tuple(positions), spans)
+    return LineRead(tuple(positions), spans, tuple(found_marks))
 
 
 def recognise(
@@ -157,5 +200,6 @@ def recognise(
     for i, crop in enumerate(crops):
         chars, blank = index.reduce(probs[i])
         used = _width(crop) / batch.shape[3]
-        reads.append(decode(chars, blank, index.alphabet, used))
+        marks = index.reduce_marks(probs[i])
+        reads.append(decode(chars, blank, index.alphabet, used, marks, index.marks))
     return reads

@@ -469,6 +469,45 @@ def sample(
     )
 
 
+CAMERA_NAMES = ("CAM {n:02d}", "GATE-IN {n}", "LANE{n} ENTRY", "CH{n}", "EXIT {n}")
+
+
+def camera_overlay(frame: np.ndarray, key: str) -> tuple[str, ...]:
+    """Burns a camera's on-screen text into ``frame`` (in place) as IP cameras do: the
+    date and time, and the camera's name on the row under it, in a corner, white
+    with a dark rim or on a dark strip. Drawn from ``key`` alone, so the frame's
+    other draws stay the same. Returns the lines written."""
+    rng = random.Random(f"overlay:{key}")
+    h, w = frame.shape[:2]
+    year, month, day = rng.randint(2016, 2026), rng.randint(1, 12), rng.randint(1, 28)
+    hour, minute, second = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
+    half = f"{hour % 12 or 12:02d}:{minute:02d}:{second:02d} {'PM' if hour >= 12 else 'AM'}"
+    stamp = rng.choice(
+        (
+            f"{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}",
+            f"{month:02d}/{day:02d}/{year} {half}",
+            f"{day:02d}.{month:02d}.{year} {hour:02d}:{minute:02d}",
+        )
+    )
+    lines = (stamp, rng.choice(CAMERA_NAMES).format(n=rng.randint(1, 16)))
+    face = rng.choice((cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX))
+    scale = rng.uniform(0.6, 1.4) * w / 1280
+    thick = max(1, round(2 * scale))
+    on_strip = rng.random() < 0.3
+    top, left = rng.random() < 0.5, rng.random() < 0.5
+    for i, text in enumerate(lines):
+        (tw, th), base = cv2.getTextSize(text, face, scale, thick)
+        x = 16 if left else w - tw - 16
+        row = i if top else i - len(lines) + 1
+        y = 16 + (row + 1) * (th + 12) if top else h - 16 + row * (th + 12)
+        if on_strip:
+            cv2.rectangle(frame, (x - 6, y - th - 6), (x + tw + 6, y + base + 4), (16, 16, 16), -1)
+        else:
+            cv2.putText(frame, text, (x, y), face, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+        cv2.putText(frame, text, (x, y), face, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    return lines
+
+
 # The faults the benchmark and the calibration cycle through, one frame each.
 FAULT_MIX = (
     Faults(),
@@ -482,17 +521,21 @@ MIXED_REGIONS = ("eu", "us", "br", "cn")
 
 
 def mixed_set(
-    seed: int, per_region: int, *, dressed: bool = False
+    seed: int, per_region: int, *, dressed: bool = False, overlay: bool = False
 ) -> Iterator[tuple[str, int, Sample]]:
     """``per_region`` frames of each region (region, index, sample): the faults cycled,
-    one in five two-line; ``dressed`` adds real plates' clutter to the same plates.
+    one in five two-line; ``dressed`` adds real plates' clutter to the same plates,
+    ``overlay`` the camera's time and name to the same frames.
     ``bench/lpr.py``'s rendered set is seed 2024, 20 each."""
     rng = random.Random(seed)
     for region in MIXED_REGIONS:
         for i in range(per_region):
             faults = FAULT_MIX[i % len(FAULT_MIX)]
             two_line = i % 5 == 4
-            yield region, i, sample(region, rng, faults=faults, two_line=two_line, dressed=dressed)
+            s = sample(region, rng, faults=faults, two_line=two_line, dressed=dressed)
+            if overlay:
+                camera_overlay(s.frame, f"{seed}:{region}:{i}")
+            yield region, i, s
 
 
 def write_set(

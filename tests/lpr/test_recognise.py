@@ -58,3 +58,24 @@ def test_reads_that_agree_or_do_not_align_keep_the_first() -> None:
     narrow = LineRead(({"A": 0.99}, {"B": 0.98}))
     assert narrow.averaged(LineRead(({"A": 0.5}, {"B": 0.5}))) is narrow
     assert narrow.averaged(LineRead(({"A": 0.5},))) is narrow
+
+
+def test_clock_and_date_marks_are_kept_where_they_stand() -> None:
+    chars, blank = steps(
+        (0.0, 0.0, 0.0, 0.95),
+        (0.05, 0.0, 0.0, 0.0),  # "other", and mostly a colon
+        (0.0, 0.0, 0.0, 0.0),  # the colon's next step: one mark, not two
+        (0.0, 0.0, 0.0, 0.95),
+        (0.02, 0.0, 0.0, 0.0),  # "other", but no mark: a seal, dropped
+        (0.0, 0.9, 0.0, 0.0),
+    )
+    marks = np.array([[0.0], [0.9], [0.8], [0.0], [0.1], [0.0]])
+    read = decode(chars, blank, ALPHABET, marks=marks, mark_symbols=":")
+    assert read.text == "11A"
+    assert read.marks == ((1, ":"),)
+    assert read.marked_text == "1:1A"
+
+
+def test_without_marks_known_the_text_is_the_marked_text() -> None:
+    read = LineRead(({"A": 0.9}, {"1": 0.9}))
+    assert read.marked_text == read.text == "A1"
