@@ -5,12 +5,14 @@ name under or beside it ("CAM 03", "GATE-IN 1"). A name like that fits a plate
 format as well as a plate does (German ``CAM14``), and the time with its AM or PM
 fits a catch-all (``103003PM``). No plate has a time on it, though: a line read
 with a clock's or a date's marks is the camera's, and so is a line of the same
-size set right beside it.
+size set right beside it, and one beside that (the detector can miss the time
+between the date and its AM, and the name sits under the AM).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from lpr.detect import TextLine
 from lpr.recognise import LineRead
@@ -20,12 +22,16 @@ from lpr.recognise import LineRead
 # (AB-123-CD, 京A·12345), never three groups of digits in a date's shape.
 CLOCK = re.compile(r"\d{1,2}:\d{2}")
 DATE = re.compile(r"\d{1,4}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}")
-# Lines of one overlay share a font: their heights differ by less than this factor.
-SAME_SIZE = 1.7
+# Lines of one overlay share a font, but the detector boxes them a little apart:
+# it boxed an ``AM`` 25 pixels tall beside a ``CH13`` 44 tall under it.
+SAME_SIZE = 2.0
 # How far apart (in the taller line's heights) lines of one overlay sit: the next
 # row under the time, or the next word along its row.
 ROW_GAP = 1.0
 WORD_GAP = 1.5
+# Along one row the words of an overlay may sit further apart, where the detector
+# missed one between them: a time of day is about five heights long.
+ROW_REACH = 6.0
 
 
 def shows_time(read: LineRead) -> bool:
@@ -44,4 +50,20 @@ def beside(line: TextLine, other: TextLine) -> bool:
     gap_x = max(0, max(a.x, b.x) - min(a.x + a.w, b.x + b.w))
     gap_y = max(0, max(a.y, b.y) - min(a.y + a.h, b.y + b.h))
     tall = max(h, oh)
+    if abs(line.centre[1] - other.centre[1]) < tall / 2:  # along one row
+        return gap_x <= ROW_REACH * tall
     return gap_x <= WORD_GAP * tall and gap_y <= ROW_GAP * tall
+
+
+def overlay_lines(lines: Sequence[TextLine], clocks: Sequence[int]) -> set[int]:
+    """The lines of the camera's overlay: those with a time or a date (``clocks``), and
+    every line beside one of them, or beside one of those, and so on."""
+    found = set(clocks)
+    frontier = list(clocks)
+    while frontier:
+        k = frontier.pop()
+        for i, line in enumerate(lines):
+            if i not in found and beside(line, lines[k]):
+                found.add(i)
+                frontier.append(i)
+    return found

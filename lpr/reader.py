@@ -20,7 +20,7 @@ import numpy as np
 from lpr import sessions
 from lpr.detect import TextLine, detect_lines
 from lpr.line_marks import on_a_band, skipped_character, sticker_place, trim_band
-from lpr.overlay import beside, shows_time
+from lpr.overlay import overlay_lines, shows_time
 from lpr.plate_look import BAND_SHARE, blue_share, top_band
 from lpr.recognise import AlphabetIndex, LineRead, crop_line, recognise
 from lpr.regions import HELD_CONFIDENCE, Region, fit, get_region
@@ -341,17 +341,14 @@ class PlateReader:
         n = len(lines)
         reads = every[:n]
         wide_reads = every[n : 2 * n]
-        # The camera's clock burnt into the picture is no plate, and a name printed
-        # beside it ("CAM 03", "GATE-IN 1") is the camera's too, however well it fits.
-        clocks = [k for k in range(n) if shows_time(reads[k]) or shows_time(wide_reads[k])]
-
-        def by_a_clock(*parts: TextLine) -> bool:
-            return any(beside(part, lines[k]) for part in parts for k in clocks)
-
         # Short rows join the pairing after the plate-like lines; they are never
         # read alone.
         rows = lines + short
         row_reads = reads + every[2 * n :]
+        # The camera's clock burnt into the picture is no plate, and a name printed
+        # beside it ("CAM 03", "GATE-IN 1") is the camera's too, however well it fits.
+        clocks = [k for k in range(n) if shows_time(reads[k]) or shows_time(wide_reads[k])]
+        overlay = overlay_lines(rows, clocks)
         found: list[Reading] = []
         in_pairs: set[int] = set()
         half_rows: set[int] = set()
@@ -395,7 +392,7 @@ class PlateReader:
                         reading = whole or replace(
                             reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
                         )
-                    if reading is not None and by_a_clock(top, bottom):
+                    if reading is not None and (i in overlay or j in overlay):
                         reading = replace(
                             reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
                         )
@@ -438,7 +435,7 @@ class PlateReader:
                 # not seen, or a header that fits a format by look-alikes ("Florida"
                 # as FLORI04): never enough to act on by itself.
                 reading = replace(reading, confidence=reading.confidence * HALF_ROW_FACTOR)
-            if reading is not None and by_a_clock(line):
+            if reading is not None and i in overlay:
                 reading = replace(reading, confidence=min(reading.confidence, HELD_CONFIDENCE))
             if reading is not None:
                 found.append(reading)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lpr import render
 from lpr.detect import TextLine
-from lpr.overlay import beside, shows_time
+from lpr.overlay import beside, overlay_lines, shows_time
 from lpr.recognise import LineRead
 
 
@@ -66,3 +66,14 @@ def test_the_name_under_the_time_or_along_its_row_is_beside_it() -> None:
     assert beside(line(10, 651, 120, 35), line(150, 651, 300, 35))  # along one row
     assert not beside(line(506, 436, 142, 60), stamp)  # a plate across the picture
     assert not beside(line(1142, 690, 128, 90), stamp)  # text three times the size
+
+
+def test_a_word_far_along_the_time_row_and_the_name_under_it_are_the_overlay() -> None:
+    # The detector found the date and the AM but missed the time between them; the
+    # name sits under the AM, far from the date.
+    date, am, name = line(871, 646, 208, 42), line(1212, 651, 48, 25), line(1184, 674, 86, 44)
+    plate = line(360, 420, 118, 52)
+    assert beside(am, date)  # along one row, a missed time away
+    assert not beside(name, date)
+    assert overlay_lines([plate, date, am, name], clocks=[1]) == {1, 2, 3}
+    assert overlay_lines([plate, date, am, name], clocks=[]) == set()
