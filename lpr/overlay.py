@@ -26,11 +26,14 @@ DATE = re.compile(r"\d{1,4}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}")
 # it boxed an ``AM`` 25 pixels tall beside a ``CH13`` 44 tall under it.
 SAME_SIZE = 2.0
 # How far apart (in the taller line's heights) lines of one overlay sit: the next
-# row under the time, or the next word along its row.
-ROW_GAP = 1.0
+# row under the time, or the next word along its row. A camera sets its rows
+# close, and the detector pads their boxes until they touch; a plate's line just
+# above or below the time in the picture has room between (0.56 heights, where
+# the rule at 1.0 held plates the overlay had not touched).
+ROW_GAP = 0.25
 WORD_GAP = 1.5
-# Along one row the words of an overlay may sit further apart, where the detector
-# missed one between them: a time of day is about five heights long.
+# Along the time's own row the words may sit further apart, where the detector
+# missed one between them (a time of day is about five heights long).
 ROW_REACH = 6.0
 
 
@@ -40,9 +43,9 @@ def shows_time(read: LineRead) -> bool:
     return CLOCK.search(text) is not None or DATE.search(text) is not None
 
 
-def beside(line: TextLine, other: TextLine) -> bool:
+def beside(line: TextLine, other: TextLine, reach: float = WORD_GAP) -> bool:
     """Whether two lines sit like parts of one overlay: the same size, one right under
-    the other or along the same row, nearly touching."""
+    the other, or along the same row at most ``reach`` heights apart."""
     h, oh = line.size[1], other.size[1]
     if not 1 / SAME_SIZE < h / oh < SAME_SIZE:
         return False
@@ -51,7 +54,7 @@ def beside(line: TextLine, other: TextLine) -> bool:
     gap_y = max(0, max(a.y, b.y) - min(a.y + a.h, b.y + b.h))
     tall = max(h, oh)
     if abs(line.centre[1] - other.centre[1]) < tall / 2:  # along one row
-        return gap_x <= ROW_REACH * tall
+        return gap_x <= reach * tall
     return gap_x <= WORD_GAP * tall and gap_y <= ROW_GAP * tall
 
 
@@ -63,7 +66,8 @@ def overlay_lines(lines: Sequence[TextLine], clocks: Sequence[int]) -> set[int]:
     while frontier:
         k = frontier.pop()
         for i, line in enumerate(lines):
-            if i not in found and beside(line, lines[k]):
+            reach = ROW_REACH if k in clocks else WORD_GAP
+            if i not in found and beside(line, lines[k], reach):
                 found.add(i)
                 frontier.append(i)
     return found

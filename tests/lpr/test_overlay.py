@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lpr import render
 from lpr.detect import TextLine
-from lpr.overlay import beside, overlay_lines, shows_time
+from lpr.overlay import ROW_REACH, beside, overlay_lines, shows_time
 from lpr.recognise import LineRead
 
 
@@ -66,6 +66,9 @@ def test_the_name_under_the_time_or_along_its_row_is_beside_it() -> None:
     assert beside(line(10, 651, 120, 35), line(150, 651, 300, 35))  # along one row
     assert not beside(line(506, 436, 142, 60), stamp)  # a plate across the picture
     assert not beside(line(1142, 690, 128, 90), stamp)  # text three times the size
+    # A plate's line just above the time, which its box overlaps from side to side:
+    # the rows of an overlay touch, and there is room between these.
+    assert not beside(line(852, 563, 121, 46), line(879, 637, 394, 50))
 
 
 def test_a_word_far_along_the_time_row_and_the_name_under_it_are_the_overlay() -> None:
@@ -73,7 +76,8 @@ def test_a_word_far_along_the_time_row_and_the_name_under_it_are_the_overlay() -
     # name sits under the AM, far from the date.
     date, am, name = line(871, 646, 208, 42), line(1212, 651, 48, 25), line(1184, 674, 86, 44)
     plate = line(360, 420, 118, 52)
-    assert beside(am, date)  # along one row, a missed time away
-    assert not beside(name, date)
+    assert beside(am, date, ROW_REACH)  # along the time's row, a missed time away
+    assert not beside(am, date)  # as far along another row is too far
+    assert not beside(name, date, ROW_REACH)
     assert overlay_lines([plate, date, am, name], clocks=[1]) == {1, 2, 3}
     assert overlay_lines([plate, date, am, name], clocks=[]) == set()
