@@ -65,8 +65,8 @@ def overlay_lines(lines: Sequence[TextLine], clocks: Sequence[int]) -> set[int]:
     frontier = list(clocks)
     while frontier:
         k = frontier.pop()
+        reach = ROW_REACH if k in clocks else WORD_GAP
         for i, line in enumerate(lines):
-            reach = ROW_REACH if k in clocks else WORD_GAP
             if i not in found and beside(line, lines[k], reach):
                 found.add(i)
                 frontier.append(i)

@@ -196,6 +196,11 @@ def _recovers(narrow: str, wider: str, crop: np.ndarray, wide_crop: np.ndarray) 
     return not on_a_band(wide_crop, crop, left=wider.index(narrow) > 0)
 
 
+def _held(reading: Reading) -> Reading:
+    """The reading, never enough to act on by itself."""
+    return replace(reading, confidence=min(reading.confidence, HELD_CONFIDENCE))
+
+
 def _union(a: Box, b: Box) -> Box:
     x0, y0 = min(a.x, b.x), min(a.y, b.y)
     x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
@@ -389,13 +394,9 @@ class PlateReader:
                         )
                         if whole is not None and self._catch_all(whole):
                             whole = None  # what the widened rows add makes no listed plate
-                        reading = whole or replace(
-                            reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
-                        )
+                        reading = whole or _held(reading)
                     if reading is not None and (i in overlay or j in overlay):
-                        reading = replace(
-                            reading, confidence=min(reading.confidence, HELD_CONFIDENCE)
-                        )
+                        reading = _held(reading)
                     if reading is not None:
                         reading = replace(reading, rows=2)
                         paired.append((_height_mismatch(top, bottom), i, j, reading))
@@ -427,7 +428,7 @@ class PlateReader:
                 *((wide[i], wide_reads[i]) if reading is wider else (crops[i], read))
             ):
                 # The text read is short of the plate's: never enough to act on.
-                reading = replace(reading, confidence=min(reading.confidence, HELD_CONFIDENCE))
+                reading = _held(reading)
             if reading is not None and (
                 i in half_rows or _rows_in_one(line, reading) or _header(line, lines)
             ):
@@ -436,7 +437,7 @@ class PlateReader:
                 # as FLORI04): never enough to act on by itself.
                 reading = replace(reading, confidence=reading.confidence * HALF_ROW_FACTOR)
             if reading is not None and i in overlay:
-                reading = replace(reading, confidence=min(reading.confidence, HELD_CONFIDENCE))
+                reading = _held(reading)
             if reading is not None:
                 found.append(reading)
         return _dedupe(found)
@@ -455,7 +456,7 @@ class PlateReader:
             # (129IIB read 12911B8) or a Chinese plate without its province character
             # (湘Y345002 read Y345002) fits one as well as a plate does. A closer look
             # may read it whole; this read alone is not acted on.
-            return replace(wider, confidence=min(wider.confidence, HELD_CONFIDENCE))
+            return _held(wider)
         if wider is None or narrow is None:
             return narrow or wider
         if self._catch_all(wider) and not self._catch_all(narrow):

@@ -41,8 +41,6 @@ CHECKS = [
 OWN_UNIT = "A-0101"
 PHONE = "+86 139 0000 0101"
 
-Prepare = Callable[[Any, bool, bool], None]
-
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
@@ -65,8 +63,16 @@ def estate(
     db.close()
 
 
-def _fuzz(app: FastAPI, prepare: Prepare, after: Callable[[Any, Any], None]) -> list[str]:
-    """Every operation, EXAMPLES cases each; the failures of all of them, not the first."""
+def _fuzz(
+    app: FastAPI,
+    auth: dict[str, str],
+    *,
+    own_unit: str | None = None,
+    after: Callable[[Any, Any], None] = lambda case, response: None,
+) -> list[str]:
+    """Every operation, EXAMPLES cases each, signed with ``auth`` or not (the ``/v1/me``
+    pages always); half the cases that name a unit name ``own_unit``, where given, so
+    the caller's real pages are fuzzed too. The failures of all of them, not the first."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     # Signing out revokes the token the other operations use: it goes last.
     operations = sorted(
@@ -85,7 +91,10 @@ def _fuzz(app: FastAPI, prepare: Prepare, after: Callable[[Any, Any], None]) -> 
         )
         @given(case=operation.as_strategy(), with_auth=st.booleans(), own=st.booleans())
         def run(case: Any, with_auth: bool, own: bool) -> None:
-            prepare(case, with_auth, own)
+            if with_auth or case.path.startswith("/v1/me"):
+                case.headers = {**(case.headers or {}), **auth}
+            if own_unit and own and case.path_parameters and "unit" in case.path_parameters:
+                case.path_parameters = {**case.path_parameters, "unit": own_unit}
             after(case, case.call_and_validate(checks=CHECKS))
 
         try:
@@ -100,13 +109,7 @@ def test_as_a_manager_no_server_error_and_every_answer_fits_the_schema(
     estate: tuple[FastAPI, Database],
 ) -> None:
     app, db = estate
-    auth = {"Authorization": f"Bearer {token_for(db, 'boss')}"}
-
-    def prepare(case: Any, with_auth: bool, own: bool) -> None:
-        if with_auth or case.path.startswith("/v1/me"):
-            case.headers = {**(case.headers or {}), **auth}
-
-    failures = _fuzz(app, prepare, lambda case, response: None)
+    failures = _fuzz(app, {"Authorization": f"Bearer {token_for(db, 'boss')}"})
     assert not failures, "\n\n".join(failures)
 
 
@@ -150,13 +153,6 @@ def test_as_a_resident_no_server_error_and_nothing_opens_beyond_their_household(
         )
         assert answer.status_code in (200, 201), answer.text
 
-    def prepare(case: Any, with_auth: bool, own: bool) -> None:
-        if with_auth or case.path.startswith("/v1/me"):
-            case.headers = {**(case.headers or {}), **resident}
-        # Half the cases ask for the resident's own unit, so their real pages are fuzzed too.
-        if own and case.path_parameters and "unit" in case.path_parameters:
-            case.path_parameters = {**case.path_parameters, "unit": OWN_UNIT}
-
     def after(case: Any, response: Any) -> None:
         signed = (case.headers or {}).get("Authorization") == resident["Authorization"]
         if not signed or case.path.startswith("/v1/me") or not 200 <= response.status_code < 300:
@@ -170,5 +166,5 @@ def test_as_a_resident_no_server_error_and_nothing_opens_beyond_their_household(
             f"({anonymous.status_code})"
         )
 
-    failures = _fuzz(app, prepare, after)
+    failures = _fuzz(app, resident, own_unit=OWN_UNIT, after=after)
     assert not failures, "\n\n".join(failures)
